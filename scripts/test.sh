@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The README's test command. On a fresh Debian 12 machine, as root: installs
+# the dependencies, builds, and runs every test suite:
+#   build/       release build: suites unit and stress
+#   build-tsan/  ThreadSanitizer: suite stress (the lock-free code)
+#   build-asan/  AddressSanitizer + UBSan: suites unit and stress
+# Exits non-zero on the first failure. Ends with one line
+# "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+scripts/install-deps.sh
+
+JOBS=${JOBS:-$(nproc)}
+
+# setup DIR ARGS...: configure DIR, or reconfigure it if it exists.
+setup() {
+  local dir=$1; shift
+  if [[ -f $dir/build.ninja ]]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+# run_suites DIR SUITE...: build DIR and run the suites in it.
+run_suites() {
+  local dir=$1; shift
+  local args=()
+  for s in "$@"; do args+=(--suite "$s"); done
+  echo "== $dir: building"
+  ninja -C "$dir" -j "$JOBS" >/dev/null
+  echo "== $dir: suites $*"
+  meson test -C "$dir" --print-errorlogs --num-processes "$JOBS" "${args[@]}"
+}
+
+setup build --buildtype=release
+run_suites build unit stress
+
+setup build-tsan --buildtype=debugoptimized -Db_sanitize=thread
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  run_suites build-tsan stress
+
+setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
+  -Db_lundef=false
+ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+  run_suites build-asan unit stress
+
+/usr/bin/python3 - "$ROOT" <<'PY'
+import json, pathlib, sys
+passed = failed = 0
+for d in ("build", "build-tsan", "build-asan"):
+    log = pathlib.Path(sys.argv[1], d, "meson-logs", "testlog.json")
+    if not log.exists():
+        continue
+    for line in log.read_text().splitlines():
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL", "SKIP"):
+            passed += r != "SKIP"
+        else:
+            failed += 1
+print(f"tests: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
