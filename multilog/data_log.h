@@ -161,6 +161,8 @@ class DataLog {
   // query's snapshot.
   uint64_t read_tail() const { return tails_.read_tail(); }
   uint64_t write_tail() const { return tails_.write_tail(); }
+  // writeTail, seq_cst: ordered against every writer's claim.
+  uint64_t write_tail_seq_cst() const { return tails_.write_tail_seq_cst(); }
   // The first offset not retired by retention (acquire).
   uint64_t head() const { return head_.load(std::memory_order_acquire); }
 
@@ -294,6 +296,15 @@ class DataLog::Writer {
   // kResourceExhausted: capacity reached or block allocation failed (with
   // the reason). A failed Append changes nothing.
   Result<uint64_t> Append(const void* records, size_t bytes) {
+    return Append(records, bytes, [](uint64_t) {});
+  }
+  // As above; `before_publish(offset)` runs after the batch is copied into
+  // the log and before it is marked complete, so what it records (index,
+  // filter and aggregate entries) is in place before any reader can see the
+  // batch. It must not fail.
+  template <typename Fn>
+  Result<uint64_t> Append(const void* records, size_t bytes,
+                          Fn&& before_publish) {
     const uint64_t n = bytes;
     if (n == 0 || n % log_->record_size_ != 0 || n > log_->max_batch_bytes_)
         [[unlikely]] {
@@ -316,6 +327,7 @@ class DataLog::Writer {
       if (!s.ok()) return s;
     }
     log_->CopyIn(offset, static_cast<const uint8_t*>(records), n);
+    before_publish(offset);
     log_->tails_.Complete(slot_);
     if (log_->options_.mode == StorageMode::kDurable) {
       Status s = log_->Commit(offset + n);
@@ -323,6 +335,10 @@ class DataLog::Writer {
     }
     return offset;
   }
+
+  // This writer's slot, in [0, max_writers): identifies it to per-writer
+  // structures (filter and aggregate logs).
+  uint32_t slot() const { return slot_; }
 
  private:
   friend class DataLog;

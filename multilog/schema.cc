@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -453,6 +454,39 @@ std::string Schema::Suggest(std::string_view name) const {
       name, columns_,
       [](const Column& column) -> std::string_view { return column.name; });
   return best ? columns_[*best].name : std::string();
+}
+
+double ReadNumber(const Column& column, const uint8_t* record) {
+  const uint8_t* p = record + column.offset;
+  auto load = [p](auto v) {
+    std::memcpy(&v, p, sizeof(v));
+    return static_cast<double>(v);
+  };
+  switch (column.type) {
+    case ColumnType::kBool:
+    case ColumnType::kU8:
+      return load(uint8_t{});
+    case ColumnType::kU16:
+      return load(uint16_t{});
+    case ColumnType::kU32:
+      return load(uint32_t{});
+    case ColumnType::kU64:
+      return load(uint64_t{});
+    case ColumnType::kI8:
+      return load(int8_t{});
+    case ColumnType::kI16:
+      return load(int16_t{});
+    case ColumnType::kI32:
+      return load(int32_t{});
+    case ColumnType::kI64:
+      return load(int64_t{});
+    case ColumnType::kF32:
+      return load(float{});
+    case ColumnType::kF64:
+      return load(double{});
+    default:
+      return 0;
+  }
 }
 
 }  // namespace loupe

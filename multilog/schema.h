@@ -61,6 +61,10 @@ struct Column {
   uint32_t offset;  // bytes from the start of the record
 };
 
+// The value of a numeric column (bool, u*, i*, f*) of `record` as a double
+// (u64/i64 above 2^53 lose precision). 0 for other types.
+double ReadNumber(const Column& column, const uint8_t* record);
+
 class Schema {
  public:
   static constexpr std::string_view kTimestampColumn = "timestamp";

@@ -76,6 +76,11 @@ class Tails {
   uint64_t write_tail() const {
     return write_tail_.load(std::memory_order_relaxed);
   }
+  // writeTail in the seq_cst order of claims (for protocols that order
+  // themselves against claims, like the multilog's arming of new filters).
+  uint64_t write_tail_seq_cst() const {
+    return write_tail_.load(std::memory_order_seq_cst);
+  }
 
   // Announces that `slot` is about to claim (invariant 2); returns the
   // lower bound it stored.
