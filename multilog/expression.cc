@@ -568,7 +568,10 @@ class Parser {
     const Column* column = schema_->Find(token_.text);
     if (column != nullptr) return column;
     std::string message = "unknown field '" + Printable(token_.text) + "'";
-    std::string suggestion = schema_->Suggest(token_.text);
+    // Column names have at most 64 characters: a longer word is no typo of
+    // one, and the edit distance would cost its length times theirs.
+    std::string suggestion =
+        token_.text.size() <= 80 ? schema_->Suggest(token_.text) : "";
     if (!suggestion.empty()) {
       message += "; did you mean '" + suggestion + "'?";
     } else {

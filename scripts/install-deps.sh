@@ -13,6 +13,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing: clang++ and its libFuzzer runtime (libclang_rt.fuzzer)
+  clang libclang-rt-14-dev
 )
 
 missing=()
