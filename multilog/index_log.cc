@@ -157,8 +157,9 @@ Result<std::unique_ptr<IndexLog>> IndexLog::Create(const Schema& schema,
           ": floating-point columns cannot be bucketed; index the exact value "
           "(bucket 0) and query a range";
     } else {
-      why = ": bucket applies only to integer columns (u8..u64, i8..i64); "
-            "use bucket 0";
+      why =
+          ": bucket applies only to integer columns (u8..u64, i8..i64); "
+          "use bucket 0";
     }
     return Status::InvalidArgument(where + why);
   }
@@ -190,8 +191,8 @@ Result<std::unique_ptr<IndexLog>> IndexLog::Create(const Schema& schema,
   }
   const uint32_t key_bytes = std::min(column->width, RadixTree::kMaxKeyBytes);
   const bool exact = !bucketed && column->width <= RadixTree::kMaxKeyBytes;
-  return std::unique_ptr<IndexLog>(new IndexLog(
-      *column, spec, start_offset, encoding, key_bytes, exact));
+  return std::unique_ptr<IndexLog>(
+      new IndexLog(*column, spec, start_offset, encoding, key_bytes, exact));
 }
 
 IndexLog::IndexLog(const Column& column, const IndexSpec& spec,
@@ -281,8 +282,8 @@ Key IndexLog::EncodeKey(const uint8_t* value) const {
 }
 
 template <class Encode>
-void IndexLog::InsertAll(const uint8_t* field, size_t count,
-                         size_t record_size, uint64_t offset, Encode encode) {
+void IndexLog::InsertAll(const uint8_t* field, size_t count, size_t record_size,
+                         uint64_t offset, Encode encode) {
   // In windows: all the lookups of a window first, so that their cache
   // misses overlap, then the appends (each a locked RMW, which would
   // serialize them).
@@ -306,7 +307,8 @@ void IndexLog::InsertBatch(const uint8_t* records, size_t count,
                            size_t record_size, uint64_t first_offset) {
   const uint64_t start = start_offset_.load(std::memory_order_relaxed);
   if (first_offset < start) [[unlikely]] {
-    const uint64_t skip = (start - first_offset + record_size - 1) / record_size;
+    const uint64_t skip =
+        (start - first_offset + record_size - 1) / record_size;
     if (skip >= count) return;
     records += skip * record_size;
     count -= skip;

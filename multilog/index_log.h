@@ -46,11 +46,11 @@
 //
 // Thread safety. InsertBatch runs on any number of writer threads at once,
 // concurrently with every reader function and with RaiseStartOffset (one
-// control thread at a time). Everything else is immutable. A writer calls InsertBatch for a
-// batch *before* it publishes the batch (DataLog's Tails::Complete); then a
-// reader whose snapshot (a read_tail() it loaded) is S finds every covered
-// record below S, and never an offset >= S (radix_tree.h, "Reader
-// contract"). Readers run inside an RCU read-side critical section (or
+// control thread at a time). Everything else is immutable. A writer calls
+// InsertBatch for a batch *before* it publishes the batch (DataLog's
+// Tails::Complete); then a reader whose snapshot (a read_tail() it loaded) is S
+// finds every covered record below S, and never an offset >= S (radix_tree.h,
+// "Reader contract"). Readers run inside an RCU read-side critical section (or
 // otherwise keep the IndexLog alive); the owner frees an IndexLog only
 // after an RCU grace period. Reader callbacks must not block.
 #ifndef LOUPE_MULTILOG_INDEX_LOG_H_
@@ -106,8 +106,9 @@ class IndexLog {
                    uint64_t first_offset);
 
   // Reader side: fn(uint64_t offset) for the offsets in [start_offset(),
-  // snapshot) of records whose column value (given in record encoding, column().width bytes)
-  // matches, in no particular order. fn may return bool: false stops.
+  // snapshot) of records whose column value (given in record encoding,
+  // column().width bytes) matches, in no particular order. fn may return bool:
+  // false stops.
 
   // Value == *value (candidates for the bucket, see exact()).
   template <class Fn>

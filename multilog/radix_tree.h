@@ -14,6 +14,10 @@
 // few thousand hosts in one /16 are about five loads deep; the ::ffff:0:0/96
 // prefix costs nothing. Writers descend without checking skipped nibbles and
 // verify the whole key at the leaf; only a miss takes the careful path.
+// FindOrInsertLeavesMp does a window of lookups first and prefetches each
+// leaf, its tail chunk and its next slot, so that their cache misses overlap
+// instead of queuing behind each append's locked RMW. Nodes and chunks are
+// 64-byte aligned: no writer's store shares a line with what descents read.
 //
 // Growth. A missing key is installed with one CAS on an empty slot; a key
 // that diverges inside a compressed path or at a leaf installs a new inner
@@ -36,12 +40,13 @@
 // release) therefore sees every entry for an offset < S, and must ignore
 // entries >= S (records it may not read yet) and kUnwritten (entries being
 // written). The ForEachOffset* functions do both: they visit exactly the
-// stored offsets < snapshot, in no particular order.
+// stored offsets < snapshot (LeafView::ForEachOffsetIn: in [begin, end)),
+// in no particular order.
 //
 // Concurrency:
 //   | operation                                   | may run concurrently with |
 //   |---------------------------------------------|---------------------------|
-//   | FindOrInsertLeafMp, InsertMp, AppendMp,     | everything but ~RadixTree |
+//   | FindOrInsertLeaf(s)Mp, InsertMp, AppendMp,  | everything but ~RadixTree |
 //   | ReserveMp                                   |                           |
 //   | StoreReservedMp(leaf, i)                    | the same, once per i, by  |
 //   |                                             | any one thread            |
@@ -62,8 +67,9 @@
 //   4. Entry indexes are unique (fetch_add on `reserved`); index i lives in
 //      the chunk with base <= i < base + capacity. Chunk i+1 is installed by
 //      a release CAS on chunk i's `next` (acquire loads pair with it), after
-//      all its slots hold kUnwritten. The tail hint only moves forward and
-//      always names an installed chunk (release store, acquire load).
+//      all its slots hold kUnwritten. The tail hint only moves forward (CAS,
+//      acq_rel) and always names an installed chunk; its loads are acquires
+//      where the chunk is read, and pair with that CAS.
 //   5. Each slot is written once, from kUnwritten to an offset, with a
 //      relaxed store: the offset carries no payload of its own. The record
 //      it names is reached through readTail, and the entry's visibility to a
@@ -213,8 +219,8 @@ class RadixTree {
   bool ForEachOffsetInRange(const Key& lo, const Key& hi, uint64_t snapshot,
                             Fn&& fn) const;
   template <class Fn>
-  bool ForEachOffsetWithPrefix(const Key& key, uint32_t bits,
-                               uint64_t snapshot, Fn&& fn) const;
+  bool ForEachOffsetWithPrefix(const Key& key, uint32_t bits, uint64_t snapshot,
+                               Fn&& fn) const;
 
   // Bytes allocated for nodes and chunks (relaxed; exact once writers stop).
   uint64_t memory_bytes() const {
@@ -242,7 +248,8 @@ class RadixTree {
     friend class LeafView;
     explicit Leaf(const Key& key);
 
-    // The writers' line: reserved_, tail_, key_ and the inline chunk.
+    // The first line holds what every append and lookup touches: reserved_,
+    // tail_, key_ and the inline chunk's header (all but its `slots`).
     std::atomic<uint64_t> reserved_{0};
     std::atomic<Chunk*> tail_;  // hint: the newest chunk some writer used
     Key key_;
@@ -433,10 +440,9 @@ bool RadixTree::ForEachOffset(const Key& key, uint64_t snapshot,
 template <class Fn>
 bool RadixTree::ForEachOffsetInRange(const Key& lo, const Key& hi,
                                      uint64_t snapshot, Fn&& fn) const {
-  return ForEachLeafInRange(lo, hi,
-                            [&](const uint8_t*, const LeafView& leaf) {
-                              return leaf.ForEachOffset(snapshot, fn);
-                            });
+  return ForEachLeafInRange(lo, hi, [&](const uint8_t*, const LeafView& leaf) {
+    return leaf.ForEachOffset(snapshot, fn);
+  });
 }
 
 template <class Fn>

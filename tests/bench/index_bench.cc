@@ -220,10 +220,10 @@ void BM_LookupEqual(benchmark::State& state) {
   }
   using benchmark::Counter;
   state.counters["matches"] = static_cast<double>(offsets.size());
-  state.counters["time/offset"] = Counter(
-      static_cast<double>(state.iterations()) *
-          static_cast<double>(offsets.size()),
-      Counter::kIsRate | Counter::kInvert);
+  state.counters["time/offset"] =
+      Counter(static_cast<double>(state.iterations()) *
+                  static_cast<double>(offsets.size()),
+              Counter::kIsRate | Counter::kInvert);
 }
 
 void BM_LookupPrefix(benchmark::State& state) {
@@ -239,10 +239,10 @@ void BM_LookupPrefix(benchmark::State& state) {
   }
   using benchmark::Counter;
   state.counters["matches"] = static_cast<double>(offsets.size());
-  state.counters["time/offset"] = Counter(
-      static_cast<double>(state.iterations()) *
-          static_cast<double>(offsets.size()),
-      Counter::kIsRate | Counter::kInvert);
+  state.counters["time/offset"] =
+      Counter(static_cast<double>(state.iterations()) *
+                  static_cast<double>(offsets.size()),
+              Counter::kIsRate | Counter::kInvert);
 }
 
 void BM_Memory(benchmark::State& state) {

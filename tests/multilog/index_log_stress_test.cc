@@ -208,8 +208,8 @@ class IndexLogStressTest : public ::testing::TestWithParam<uint32_t> {
   // index could have returned.
   bool ReadRecord(uint64_t offset, uint64_t snapshot, PacketRecord* out) {
     if (offset >= snapshot || offset % kRecord != 0) {
-      Fail("index returned offset " + std::to_string(offset) +
-           " at snapshot " + std::to_string(snapshot));
+      Fail("index returned offset " + std::to_string(offset) + " at snapshot " +
+           std::to_string(snapshot));
       return false;
     }
     Status s = log_->Read(offset, out);
@@ -324,14 +324,14 @@ class IndexLogStressTest : public ::testing::TestWithParam<uint32_t> {
         src_->Equal(ip.data(), snapshot, [&](uint64_t o) {
           if (n++ % stride != 0) {
             if (o < snapshot && o % kRecord == 0) return true;
-            Fail("src_ip index: offset " + std::to_string(o) +
-                 " at snapshot " + std::to_string(snapshot));
+            Fail("src_ip index: offset " + std::to_string(o) + " at snapshot " +
+                 std::to_string(snapshot));
             return false;
           }
           if (!ReadRecord(o, snapshot, &rec)) return false;
           if (std::memcmp(rec.src_ip, ip.data(), 16) != 0) {
-            Fail("src_ip index: offset " + std::to_string(o) +
-                 " is not host " + std::to_string(h));
+            Fail("src_ip index: offset " + std::to_string(o) + " is not host " +
+                 std::to_string(h));
             return false;
           }
           return true;
@@ -377,8 +377,7 @@ class IndexLogStressTest : public ::testing::TestWithParam<uint32_t> {
         const uint16_t port = kPorts[rng() % kNumPorts];
         const uint64_t start = late_owner_->start_offset();
         late_owner_->Equal(
-            reinterpret_cast<const uint8_t*>(&port), snapshot,
-            [&](uint64_t o) {
+            reinterpret_cast<const uint8_t*>(&port), snapshot, [&](uint64_t o) {
               if (o >= start && skip(o)) return !failed_.load();
               if (o < start || !ReadRecord(o, snapshot, &rec)) {
                 Fail("dst_port index: offset " + std::to_string(o) +

@@ -139,9 +139,9 @@ void CheckNumericColumn(const char* name, std::vector<T> values) {
   EXPECT_EQ(index->entries(), records.size());
   for (T v : values) {
     const std::vector<uint8_t> b = Bytes(v);
-    EXPECT_EQ(Collect([&](auto fn) { index->Equal(b.data(), UINT64_MAX, fn); }),
-              Scan(records, c,
-                   [&](const uint8_t* p) { return Get<T>(p) == v; }))
+    EXPECT_EQ(
+        Collect([&](auto fn) { index->Equal(b.data(), UINT64_MAX, fn); }),
+        Scan(records, c, [&](const uint8_t* p) { return Get<T>(p) == v; }))
         << +v;
   }
   for (T lo : values) {
@@ -165,20 +165,20 @@ TEST(IndexLogKeyTest, UnsignedSortByValue) {
   CheckNumericColumn<uint8_t>("a_u8", {0, 1, 2, 127, 128, 200, 255});
   CheckNumericColumn<uint16_t>("a_u16",
                                {0, 1, 80, 255, 256, 443, 1000, 32768, 65535});
-  CheckNumericColumn<uint32_t>("a_u32", {0, 1, 255, 256, 65536, 0x7fffffff,
-                                         0x80000000, 0xffffffff});
+  CheckNumericColumn<uint32_t>(
+      "a_u32", {0, 1, 255, 256, 65536, 0x7fffffff, 0x80000000, 0xffffffff});
   CheckNumericColumn<uint64_t>(
       "a_u64", {0, 1, 256, 1ull << 32, 1ull << 63, ~0ull - 1, ~0ull});
 }
 
 TEST(IndexLogKeyTest, SignedNegativesSortBelowPositives) {
   CheckNumericColumn<int8_t>("a_i8", {-128, -127, -2, -1, 0, 1, 126, 127});
-  CheckNumericColumn<int16_t>("a_i16", {-32768, -300, -256, -255, -1, 0, 1,
-                                        255, 256, 32767});
+  CheckNumericColumn<int16_t>(
+      "a_i16", {-32768, -300, -256, -255, -1, 0, 1, 255, 256, 32767});
   CheckNumericColumn<int32_t>(
-      "a_i32", {std::numeric_limits<int32_t>::min(), -1000000, -65536, -256,
-                -255, -1, 0, 1, 255, 256, 65536, 1000000,
-                std::numeric_limits<int32_t>::max()});
+      "a_i32",
+      {std::numeric_limits<int32_t>::min(), -1000000, -65536, -256, -255, -1, 0,
+       1, 255, 256, 65536, 1000000, std::numeric_limits<int32_t>::max()});
   CheckNumericColumn<int64_t>(
       "a_i64", {std::numeric_limits<int64_t>::min(), -(1ll << 40), -1, 0, 1,
                 1ll << 40, std::numeric_limits<int64_t>::max()});
@@ -251,9 +251,9 @@ TEST(IndexLogKeyTest, BoolIsOneByte) {
             (std::vector<uint64_t>{rs, 2 * rs}));
   EXPECT_EQ(Collect([&](auto fn) { index->Equal(&f, UINT64_MAX, fn); }),
             (std::vector<uint64_t>{0, 3 * rs}));
-  EXPECT_EQ(Collect([&](auto fn) { index->Range(&f, &t, UINT64_MAX, fn); })
-                .size(),
-            4u);
+  EXPECT_EQ(
+      Collect([&](auto fn) { index->Range(&f, &t, UINT64_MAX, fn); }).size(),
+      4u);
 }
 
 // ipv4, ipv6, mac and string keys are the stored bytes.
@@ -279,27 +279,26 @@ TEST(IndexLogKeyTest, AddressAndStringKeysAreTheBytes) {
       const uint8_t* hi = r.Field(rng() % r.size(), c);
       const RadixTree::Key k = index->EncodeKey(lo);
       EXPECT_EQ(std::memcmp(k.bytes, lo, c.width), 0);
-      EXPECT_EQ(
-          Collect([&](auto fn) { index->Equal(lo, UINT64_MAX, fn); }),
-          Scan(r, c, [&](const uint8_t* p) {
-            return std::memcmp(p, lo, c.width) == 0;
-          }));
-      EXPECT_EQ(
-          Collect([&](auto fn) { index->Range(lo, hi, UINT64_MAX, fn); }),
-          Scan(r, c, [&](const uint8_t* p) {
-            return std::memcmp(p, lo, c.width) >= 0 &&
-                   std::memcmp(p, hi, c.width) <= 0;
-          }));
+      EXPECT_EQ(Collect([&](auto fn) { index->Equal(lo, UINT64_MAX, fn); }),
+                Scan(r, c, [&](const uint8_t* p) {
+                  return std::memcmp(p, lo, c.width) == 0;
+                }));
+      EXPECT_EQ(Collect([&](auto fn) { index->Range(lo, hi, UINT64_MAX, fn); }),
+                Scan(r, c, [&](const uint8_t* p) {
+                  return std::memcmp(p, lo, c.width) >= 0 &&
+                         std::memcmp(p, hi, c.width) <= 0;
+                }));
       const uint32_t bits = static_cast<uint32_t>(rng() % (8 * c.width + 1));
       EXPECT_EQ(
           Collect([&](auto fn) { index->Prefix(lo, bits, UINT64_MAX, fn); }),
-          Scan(r, c, [&](const uint8_t* p) {
-            for (uint32_t b = 0; b < bits; ++b) {
-              const uint8_t m = static_cast<uint8_t>(0x80 >> (b % 8));
-              if ((p[b / 8] & m) != (lo[b / 8] & m)) return false;
-            }
-            return true;
-          }))
+          Scan(r, c,
+               [&](const uint8_t* p) {
+                 for (uint32_t b = 0; b < bits; ++b) {
+                   const uint8_t m = static_cast<uint8_t>(0x80 >> (b % 8));
+                   if ((p[b / 8] & m) != (lo[b / 8] & m)) return false;
+                 }
+                 return true;
+               }))
           << bits;
     }
   }
@@ -319,10 +318,9 @@ TEST(IndexLogKeyTest, LongStringsGiveCandidates) {
   index->InsertBatch(r.data(), r.size(), r.record_size(), 0);
   const uint64_t rs = r.record_size();
   // Both loupe paths share 16 bytes: both are candidates.
-  EXPECT_EQ(Collect([&](auto fn) {
-              index->Equal(r.Field(0, c), UINT64_MAX, fn);
-            }),
-            (std::vector<uint64_t>{0, rs}));
+  EXPECT_EQ(
+      Collect([&](auto fn) { index->Equal(r.Field(0, c), UINT64_MAX, fn); }),
+      (std::vector<uint64_t>{0, rs}));
   char prefix[24] = "/var/log/nginx";
   EXPECT_EQ(Collect([&](auto fn) {
               index->Prefix(reinterpret_cast<const uint8_t*>(prefix), 8 * 14,
@@ -443,7 +441,8 @@ TEST(IndexLogPrefixTest, V4MappedCidrOnSrcIp) {
                 static_cast<uint8_t>(rng()));
         break;
       case 1:
-        ip = v4(10, 1, static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()));
+        ip =
+            v4(10, 1, static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()));
         break;
       case 2:
         ip = v4(192, 168, 1, static_cast<uint8_t>(rng() % 16));
@@ -530,10 +529,54 @@ TEST(IndexLogTest, StartOffsetSkipsEarlierRecords) {
   std::vector<uint64_t> want;
   for (uint64_t i = 10; i < 32; ++i) want.push_back(i * kRs);
   EXPECT_EQ(Collect([&](auto fn) {
-              index->Equal(reinterpret_cast<const uint8_t*>(&port),
-                           UINT64_MAX, fn);
+              index->Equal(reinterpret_cast<const uint8_t*>(&port), UINT64_MAX,
+                           fn);
             }),
             want);
+}
+
+// An index added while writers run: its owner raises start_offset after a
+// grace period, and lookups then skip whatever was indexed below it.
+TEST(IndexLogTest, RaiseStartOffsetHidesEarlierEntries) {
+  const Schema& schema = PacketSchema();
+  constexpr uint64_t kRs = sizeof(PacketRecord);
+  std::unique_ptr<IndexLog> index = MustCreate(schema, {"src_port", 0}, 0);
+  const Column& c = index->column();
+  Records r(schema, 40);
+  for (size_t i = 0; i < r.size(); ++i) r.Set(i, c, uint16_t{5353});
+  index->InsertBatch(r.data(), 20, kRs, 0);
+  index->RaiseStartOffset(15 * kRs);
+  EXPECT_EQ(index->start_offset(), 15 * kRs);
+  index->RaiseStartOffset(3 * kRs);  // never down
+  EXPECT_EQ(index->start_offset(), 15 * kRs);
+  // Records below the new start are no longer indexed either.
+  index->InsertBatch(r.data(), 40, kRs, 0);
+  const uint16_t port = 5353;
+  std::vector<uint64_t> want;
+  for (uint64_t i = 15; i < 30; ++i) want.push_back(i * kRs);
+  const auto got = Collect([&](auto fn) {
+    index->Equal(reinterpret_cast<const uint8_t*>(&port), 30 * kRs, fn);
+  });
+  EXPECT_EQ(got.size(), 20u);  // 15..19 twice, 20..29 once
+  std::vector<uint64_t> unique = got;
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  EXPECT_EQ(unique, want);
+  EXPECT_EQ(Collect([&](auto fn) {
+              index->Range(reinterpret_cast<const uint8_t*>(&port),
+                           reinterpret_cast<const uint8_t*>(&port), 30 * kRs,
+                           fn);
+            }),
+            got);
+  EXPECT_EQ(Collect([&](auto fn) {
+              index->Prefix(reinterpret_cast<const uint8_t*>(&port), 16,
+                            30 * kRs, fn);
+            }),
+            got);
+  // A snapshot at or below the start sees nothing.
+  EXPECT_TRUE(Collect([&](auto fn) {
+                index->Equal(reinterpret_cast<const uint8_t*>(&port), 15 * kRs,
+                             fn);
+              }).empty());
 }
 
 TEST(IndexLogTest, SnapshotHidesLaterRecords) {
@@ -552,10 +595,9 @@ TEST(IndexLogTest, SnapshotHidesLaterRecords) {
               Scan(
                   r, c, [](const uint8_t* p) { return *p == 6; }, snapshot))
         << snapshot;
-    EXPECT_EQ(
-        Collect([&](auto fn) { index->Range(&tcp, &udp, snapshot, fn); }),
-        Scan(
-            r, c, [](const uint8_t*) { return true; }, snapshot))
+    EXPECT_EQ(Collect([&](auto fn) { index->Range(&tcp, &udp, snapshot, fn); }),
+              Scan(
+                  r, c, [](const uint8_t*) { return true; }, snapshot))
         << snapshot;
   }
 }
@@ -615,9 +657,8 @@ TEST(IndexLogCreateTest, BucketOnlyOnIntegers) {
               std::string::npos)
         << index.status().message();
   }
-  for (const char* name :
-       {"a_u8", "a_u16", "a_u32", "a_u64", "a_i8", "a_i16", "a_i32", "a_i64",
-        "timestamp"}) {
+  for (const char* name : {"a_u8", "a_u16", "a_u32", "a_u64", "a_i8", "a_i16",
+                           "a_i32", "a_i64", "timestamp"}) {
     EXPECT_TRUE(IndexLog::Create(schema, {name, 64}, 0).ok()) << name;
   }
 }

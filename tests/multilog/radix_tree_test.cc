@@ -111,14 +111,13 @@ TEST_P(RadixTreeKeyBytesTest, MatchesMultimap) {
     if (i % 3 != 0 && KeyLess{n}(hi, lo)) std::swap(lo, hi);
     std::vector<Key> got_leaves;
     std::vector<uint64_t> got;
-    tree.ForEachLeafInRange(lo, hi,
-                            [&](const uint8_t* key, const RadixTree::LeafView&
-                                                        leaf) {
-                              Key k;
-                              std::memcpy(k.bytes, key, n);
-                              got_leaves.push_back(k);
-                              EXPECT_EQ(leaf.key(), key);
-                            });
+    tree.ForEachLeafInRange(
+        lo, hi, [&](const uint8_t* key, const RadixTree::LeafView& leaf) {
+          Key k;
+          std::memcpy(k.bytes, key, n);
+          got_leaves.push_back(k);
+          EXPECT_EQ(leaf.key(), key);
+        });
     tree.ForEachOffsetInRange(lo, hi, UINT64_MAX,
                               [&](uint64_t o) { got.push_back(o); });
     std::vector<Key> want_leaves;
@@ -140,20 +139,22 @@ TEST_P(RadixTreeKeyBytesTest, MatchesMultimap) {
   }
 
   // Prefixes of every length, anchored on present keys half of the time.
-  for (int i = 0; i < 600; ++i) {
+  const std::vector<std::pair<Key, uint64_t>> flat(ref.begin(), ref.end());
+  for (int i = 0; i < 400; ++i) {
     const Key key = i % 2 == 0 ? keys[rng() % keys.size()] : RandomKey(rng, n);
     const uint32_t bits = static_cast<uint32_t>(rng() % (8 * n + 2));
     std::vector<uint64_t> got;
     tree.ForEachOffsetWithPrefix(key, bits, UINT64_MAX,
                                  [&](uint64_t o) { got.push_back(o); });
     std::vector<uint64_t> want;
-    for (const auto& [k, offset] : ref) {
-      bool match = true;
-      for (uint32_t b = 0; b < std::min(bits, 8 * n) && match; ++b) {
-        const uint8_t mask = static_cast<uint8_t>(0x80 >> (b % 8));
-        match = (k.bytes[b / 8] & mask) == (key.bytes[b / 8] & mask);
+    const uint32_t whole = std::min(bits, 8 * n) / 8;
+    const uint32_t rest = std::min(bits, 8 * n) % 8;
+    const uint8_t mask = static_cast<uint8_t>(0xff00u >> rest);
+    for (const auto& [k, offset] : flat) {
+      if (std::memcmp(k.bytes, key.bytes, whole) == 0 &&
+          (rest == 0 || ((k.bytes[whole] ^ key.bytes[whole]) & mask) == 0)) {
+        want.push_back(offset);
       }
-      if (match) want.push_back(offset);
     }
     ASSERT_EQ(Sorted(got), Sorted(want)) << Hex(key, n) << "/" << bits;
   }
@@ -224,6 +225,53 @@ TEST(RadixTreeTest, UnwrittenEntriesAreSkipped) {
   EXPECT_EQ(got.size(), 40u);
 }
 
+// The batch lookup agrees with one-at-a-time lookups, with repeated keys
+// and keys new to the tree in the same batch.
+TEST(RadixTreeTest, BatchLookupMatchesSingleLookups) {
+  RadixTree tree(16);
+  std::mt19937_64 rng(5);
+  std::vector<Key> keys(16);
+  for (int round = 0; round < 200; ++round) {
+    for (Key& key : keys) {
+      key = Key();
+      key.bytes[10] = key.bytes[11] = 0xff;
+      key.bytes[12] = 10;
+      key.bytes[14] = static_cast<uint8_t>(rng() % 3);
+      key.bytes[15] = static_cast<uint8_t>(rng() % 64);
+    }
+    RadixTree::Leaf* leaves[16];
+    const size_t n = 1 + rng() % 16;
+    tree.FindOrInsertLeavesMp(keys.data(), n, leaves);
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(leaves[i], tree.FindOrInsertLeafMp(keys[i]));
+      ASSERT_EQ(leaves[i], tree.Find(keys[i]));
+      tree.AppendMp(leaves[i], static_cast<uint64_t>(round) * 16 + i);
+    }
+  }
+  EXPECT_LE(tree.leaves(), 3u * 64u);
+  uint64_t total = 0;
+  tree.ForEachOffsetWithPrefix(Key(), 0, UINT64_MAX,
+                               [&](uint64_t) { ++total; });
+  EXPECT_EQ(total, tree.entries());
+}
+
+TEST(RadixTreeTest, OffsetWindow) {
+  RadixTree tree(1);
+  const Key key = MakeKey({42});
+  for (uint64_t o = 0; o < 100; ++o) tree.InsertMp(key, o);
+  RadixTree::LeafView view(tree.Find(key));
+  std::vector<uint64_t> got;
+  view.ForEachOffsetIn(10, 20, [&](uint64_t o) { got.push_back(o); });
+  EXPECT_EQ(Sorted(got),
+            (std::vector<uint64_t>{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}));
+  got.clear();
+  view.ForEachOffsetIn(20, 10, [&](uint64_t o) { got.push_back(o); });
+  view.ForEachOffsetIn(50, 50, [&](uint64_t o) { got.push_back(o); });
+  EXPECT_TRUE(got.empty());
+  view.ForEachOffsetIn(95, UINT64_MAX, [&](uint64_t o) { got.push_back(o); });
+  EXPECT_EQ(got.size(), 5u);
+}
+
 TEST(RadixTreeTest, LargeLeafGrowsChunks) {
   RadixTree tree(2);
   const Key key = MakeKey({0x01, 0xbb});
@@ -247,17 +295,16 @@ TEST(RadixTreeTest, CallbackReturningFalseStops) {
     tree.InsertMp(MakeKey({static_cast<uint8_t>(o % 10)}), o);
   }
   int calls = 0;
-  EXPECT_FALSE(tree.ForEachOffsetInRange(MakeKey({0}), MakeKey({9}),
-                                         UINT64_MAX, [&](uint64_t) {
-                                           return ++calls < 15;
-                                         }));
+  EXPECT_FALSE(
+      tree.ForEachOffsetInRange(MakeKey({0}), MakeKey({9}), UINT64_MAX,
+                                [&](uint64_t) { return ++calls < 15; }));
   EXPECT_EQ(calls, 15);
   calls = 0;
-  EXPECT_TRUE(tree.ForEachOffsetWithPrefix(MakeKey({4}), 8, UINT64_MAX,
-                                           [&](uint64_t) {
-                                             ++calls;
-                                             return true;
-                                           }));
+  EXPECT_TRUE(
+      tree.ForEachOffsetWithPrefix(MakeKey({4}), 8, UINT64_MAX, [&](uint64_t) {
+        ++calls;
+        return true;
+      }));
   EXPECT_EQ(calls, 10);
 }
 
@@ -334,10 +381,12 @@ TEST(RadixTreeTest, ConcurrentWritersAndReaderSeeMonotonicPrefix) {
       std::mt19937_64 rng(w);
       uint64_t done = 0;
       while (done < kPerWriter) {
-        const uint64_t n = std::min<uint64_t>(1 + rng() % 32, kPerWriter - done);
+        const uint64_t n =
+            std::min<uint64_t>(1 + rng() % 32, kPerWriter - done);
         tails.Announce(w);
         const uint64_t first = tails.ClaimFetchAdd(w, n);
-        for (uint64_t o = first; o < first + n; ++o) tree.InsertMp(key_of(o), o);
+        for (uint64_t o = first; o < first + n; ++o)
+          tree.InsertMp(key_of(o), o);
         tails.Complete(w);
         done += n;
       }
