@@ -1,5 +1,6 @@
 #include "multilog/aggregate_log.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <utility>
@@ -140,38 +141,82 @@ AggregateLog::AggregateLog(AggregateKind kind, uint64_t bucket_ns,
 
 AggregateLog::~AggregateLog() = default;
 
+AggregateLog::Cell* AggregateLog::CellAt(TimeIndex<Bucket>& index, uint64_t key,
+                                         WriterState& w, uint32_t writer) {
+  Bucket* b = index.GetOrCreate(key, max_writers_);
+  std::atomic<Cell*>& slot = b->cells[writer];
+  Cell* c = slot.load(std::memory_order_relaxed);  // only this writer stores
+  if (c == nullptr) {
+    c = new Cell(kind_);
+    // Invariant 4: release pairs with the acquire loads in ReadBucket and
+    // ReadHistRange.
+    slot.store(c, std::memory_order_release);
+    w.cells.store(w.cells.load(std::memory_order_relaxed) + 1,
+                  std::memory_order_relaxed);
+  }
+  return c;
+}
+
 void AggregateLog::SwitchCell(WriterState& w, uint32_t writer,
                               uint64_t timestamp_ns) {
   const uint64_t bucket = timestamp_ns / bucket_ns_;
   w.bucket_start = bucket * bucket_ns_;
   w.bucket_len = bucket_ns_;
-  Bucket* b = index_.GetOrCreate(bucket, max_writers_);
-  std::atomic<Cell*>& slot = b->cells[writer];
-  Cell* c = slot.load(std::memory_order_relaxed);  // only this writer stores
-  if (c == nullptr) {
-    c = new Cell(kind_);
-    // Invariant 4: release pairs with the acquire loads in ReadBucket.
-    slot.store(c, std::memory_order_release);
-    w.cells.store(w.cells.load(std::memory_order_relaxed) + 1,
-                  std::memory_order_relaxed);
+  if (kind_ == AggregateKind::kHist) {
+    // Invariant 5: group cells before the fine cell.
+    for (int level = kHistLevels - 1; level >= 1; --level) {
+      const uint64_t group = bucket >> kHistLevelShift[level];
+      Cell*& coarse = w.coarse[level - 1];
+      if (coarse == nullptr || w.coarse_group[level - 1] != group) {
+        coarse = CellAt(coarse_[level - 1], group, w, writer);
+        w.coarse_group[level - 1] = group;
+      }
+    }
   }
-  w.cell = c;
+  w.cell = CellAt(index_, bucket, w, writer);
+  if (kind_ == AggregateKind::kHist) {
+    for (int i = 0; i < kHistLevels - 1; ++i) w.cell->groups[i] = w.coarse[i];
+  }
 }
 
 void AggregateLog::MarkDirty(WriterState& w, Cell& c) {
-  c.dirty = true;
-  w.dirty.push_back(&c);
-  if (kind_ == AggregateKind::kHist) {
-    // Invariant 2: odd before the first change of the batch. Release lets
-    // a reader that sees it also see first_offset; the histogram's stores
-    // that follow are release too.
-    c.hist_seq.store(c.hist_seq.load(std::memory_order_relaxed) + 1,
-                     std::memory_order_release);
+  auto mark = [&](Cell& x) {
+    x.dirty = true;
+    w.dirty.push_back(&x);
+    if (kind_ == AggregateKind::kHist) {
+      // Invariant 2: odd before the first change of the batch. Release
+      // lets a reader that sees it also see first_offset; the histogram's
+      // stores that follow are release too.
+      x.hist_seq.store(x.hist_seq.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_release);
+    }
+  };
+  mark(c);
+  // A fine cell's groups change with it (invariant 5): once it is dirty in
+  // a batch, so are they, until Publish.
+  for (Cell* coarse : w.coarse) {
+    if (coarse != nullptr && !coarse->dirty) mark(*coarse);
   }
 }
 
 void AggregateLog::Publish(uint32_t writer, uint64_t batch_end_offset) {
   WriterState& w = writers_[writer];
+  if (kind_ == AggregateKind::kHist) {
+    // Invariant 5: group cells got this batch's values bucket-only; bring
+    // their totals up to date before any is published.
+    for (Cell* c : w.dirty) {
+      if (c->groups[0] == nullptr) continue;  // a group cell itself
+      const Histogram& h = *c->hist;
+      const uint64_t count = h.count();
+      const double sum = h.sum();
+      for (Cell* g : c->groups) {
+        g->hist->AddTotals(count - c->totals_count, sum - c->totals_sum,
+                           h.min(), h.max(), h.integral());
+      }
+      c->totals_count = count;
+      c->totals_sum = sum;
+    }
+  }
   for (Cell* c : w.dirty) {
     if (kind_ == AggregateKind::kHist) {
       c->hist_offset.store(batch_end_offset, std::memory_order_release);
@@ -220,8 +265,7 @@ AggregateLog::Read AggregateLog::ReadScalar(const Cell& c, uint64_t snapshot,
   // The cell's first batch lies at or above the snapshot (which never
   // splits a batch): nothing below it. first_offset is stored before the
   // head's release store.
-  if (head == 0 ||
-      c.first_offset.load(std::memory_order_relaxed) > snapshot) {
+  if (head == 0 || c.first_offset.load(std::memory_order_relaxed) > snapshot) {
     return Read::kEmpty;
   }
   const uint64_t oldest = head > kVersions ? head - kVersions : 0;
@@ -315,6 +359,56 @@ bool AggregateLog::ReadBucket(uint64_t bucket, const Bucket& b,
   return true;
 }
 
+bool AggregateLog::ReadHistRange(int level, uint64_t lo, uint64_t hi,
+                                 uint32_t writer, uint64_t snapshot,
+                                 bool careful, AggregateValue* value,
+                                 Histogram* scratch,
+                                 std::vector<StaleCell>* stale) const {
+  const uint32_t w_lo = writer == kAllWriters ? 0 : writer;
+  const uint32_t w_hi = writer == kAllWriters ? max_writers_ : writer + 1;
+  if (level == 0) {
+    return index_.ForEach(lo, hi, [&](uint64_t bucket, const Bucket& b) {
+      for (uint32_t w = w_lo; w < w_hi; ++w) {
+        const Cell* c = b.cells[w].load(std::memory_order_acquire);
+        if (c == nullptr) continue;
+        const Read r =
+            ReadHist(*c, snapshot, careful, value->hist.get(), scratch);
+        if (r == Read::kTorn) return false;
+        if (r == Read::kStale && stale != nullptr) {
+          stale->push_back({bucket, w});
+        }
+      }
+      return true;
+    });
+  }
+  const int shift = kHistLevelShift[level];
+  return coarse_[level - 1].ForEach(
+      lo >> shift, hi >> shift, [&](uint64_t group, const Bucket& g) {
+        const uint64_t g_lo = group << shift;
+        const uint64_t g_hi = g_lo + (uint64_t{1} << shift) - 1;
+        if (g_lo < lo || g_hi > hi) {  // the range's edge: finer cells
+          return ReadHistRange(level - 1, std::max(lo, g_lo),
+                               std::min(hi, g_hi), writer, snapshot, careful,
+                               value, scratch, stale);
+        }
+        for (uint32_t w = w_lo; w < w_hi; ++w) {
+          // Invariant 5: no group cell, no fine cell of w in the group
+          // below the snapshot.
+          const Cell* c = g.cells[w].load(std::memory_order_acquire);
+          if (c == nullptr) continue;
+          const Read r =
+              ReadHist(*c, snapshot, careful, value->hist.get(), scratch);
+          if (r == Read::kTorn) return false;
+          if (r == Read::kStale &&
+              !ReadHistRange(level - 1, g_lo, g_hi, w, snapshot, careful, value,
+                             scratch, stale)) {
+            return false;
+          }
+        }
+        return true;
+      });
+}
+
 namespace {
 
 // A HIST value's scalar fields come from its histogram.
@@ -337,13 +431,18 @@ AggregateValue AggregateLog::Get(uint64_t t0_ns, uint64_t t1_ns,
   Histogram scratch;
   // Histograms are merged straight into the result; if one turns out torn
   // (its writer came back to it meanwhile: rare), start again carefully.
+  const uint64_t b0 = t0_ns / bucket_ns_;
+  const uint64_t b1 = (t1_ns - 1) / bucket_ns_;
   for (bool careful : {false, true}) {
-    const bool done = index_.ForEachReverse(
-        t0_ns / bucket_ns_, (t1_ns - 1) / bucket_ns_,
-        [&](uint64_t bucket, const Bucket& b) {
-          return ReadBucket(bucket, b, snapshot, careful, &value, &scratch,
-                            stale);
-        });
+    const bool done =
+        kind_ == AggregateKind::kHist
+            ? ReadHistRange(kHistLevels - 1, b0, b1, kAllWriters, snapshot,
+                            careful, &value, &scratch, stale)
+            : index_.ForEachReverse(
+                  b0, b1, [&](uint64_t bucket, const Bucket& b) {
+                    return ReadBucket(bucket, b, snapshot, careful, &value,
+                                      &scratch, stale);
+                  });
     if (done) break;
     value = AggregateValue::Empty(kind_);
     if (stale != nullptr) stale->resize(mark);
@@ -387,12 +486,17 @@ void AggregateLog::ForEachBucketImpl(uint64_t t0_ns, uint64_t t1_ns,
 }
 
 uint64_t AggregateLog::memory_bytes() const {
+  const uint64_t bucket_bytes =
+      sizeof(Bucket) + max_writers_ * sizeof(std::atomic<Cell*>);
   uint64_t bytes =
-      sizeof(*this) + index_.memory_bytes() +
-      index_.size() * (sizeof(Bucket) + max_writers_ * sizeof(std::atomic<Cell*>));
+      sizeof(*this) + index_.memory_bytes() + index_.size() * bucket_bytes;
+  for (const TimeIndex<Bucket>& level : coarse_) {
+    bytes += level.memory_bytes() + level.size() * bucket_bytes;
+  }
   for (uint32_t w = 0; w < max_writers_; ++w) {
     const WriterState& s = writers_[w];
-    bytes += sizeof(WriterState) + s.cells.load(std::memory_order_relaxed) * sizeof(Cell) +
+    bytes += sizeof(WriterState) +
+             s.cells.load(std::memory_order_relaxed) * sizeof(Cell) +
              s.hist_bytes.load(std::memory_order_relaxed);
   }
   return bytes;

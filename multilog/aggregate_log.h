@@ -30,12 +30,25 @@
 // (a HIST cell under load is almost always mid-batch). A cell whose first
 // version is above S is empty for S, not stale.
 //
+// HIST levels. Merging 1 ms histograms is memory-bound (a second of
+// packet sizes from two writers is ~2000 cells, ~10 MB of counters: ~3 ms),
+// so the writer also counts each HIST value in a cell of its 8-bucket
+// group and one of its 128-bucket group (levels 1 and 2), versioned with
+// the fine cell in the same batches (about 2 ns more per Add). A group
+// cell at version V equals the sum of its writer's fine cells at V, so Get
+// takes the coarsest cells that lie inside the range and can answer S, and
+// descends (per writer) only at the range's edges and where a group cell
+// is stale (the writer's current group): ~10 us for a second. Staleness is
+// still reported for fine cells only. A group's sum adds up its fine
+// cells' per-batch changes, so with non-integer values Get's sum may
+// differ from the sum of ForEachBucket's in the last bits.
+//
 // Reading: Get combines buckets [t0_ns / bucket_ns, (t1_ns - 1) /
 // bucket_ns] (whole buckets); ForEachBucket gives them one by one. Both
 // append the stale cells to *stale (which may be null when the caller
-// accepts a partial value). Get walks buckets newest first: the ring of the
-// bucket being written is read within microseconds of the call, before the
-// writer can overwrite the version it needs.
+// accepts a partial value). For COUNT/SUM/MIN/MAX both read buckets newest
+// first: the ring of the bucket being written is read within microseconds
+// of the call, before the writer can overwrite the version it needs.
 //
 // AggregateValue fields by kind: kCount: count. kSum: count, sum (NaN
 // propagates). kMin/kMax: count, min/max. kHist: count, sum, min, max and
@@ -53,10 +66,11 @@
 //      head (acquire, pairs with that store), and for slot j seq (acquire,
 //      pairs with the 2j+2 store) == 2j+2, the fields (acquire), seq again:
 //      a field from a newer version makes the second load see a newer seq,
-//      so the same value means the fields are version j's. (Release/acquire fields instead of fences: GCC's TSan does not
-//      support fences; on x86 both are plain moves.) The offset of version
-//      0 is also kept apart (first_offset), so a snapshot below a cell's
-//      first batch finds it empty even after the ring has wrapped.
+//      so the same value means the fields are version j's. (Release/acquire
+//      fields instead of fences: GCC's TSan does not support fences; on x86
+//      both are plain moves.) The offset of version 0 is also kept apart
+//      (first_offset), so a snapshot below a cell's first batch finds it empty
+//      even after the ring has wrapped.
 //   2. A HIST cell's seq is odd while a batch modifies its histogram: the
 //      writer stores it odd (release) before its first change in a batch,
 //      changes the histogram (release stores, histogram.h), and in Publish
@@ -66,6 +80,15 @@
 //      writer do).
 //   4. Cells are created by their writer, stored once (release; acquire in
 //      readers), and freed only by the destructor.
+//   5. HIST: a writer creates its cells of a bucket's groups (levels 2, 1)
+//      before the bucket's own cell, and a batch that changes a fine cell
+//      marks its group cells dirty too and publishes them at the same
+//      offset. Group cells take values bucket-only (histogram.h); Publish
+//      adds each fine cell's change of count and sum (and its min, max) to
+//      its groups before publishing any of them. So a group cell at
+//      version V is the sum of its writer's fine cells of the group at V,
+//      and a reader that finds no group cell for a writer finds no fine
+//      cell of it that has data below S.
 #ifndef LOUPE_MULTILOG_AGGREGATE_LOG_H_
 #define LOUPE_MULTILOG_AGGREGATE_LOG_H_
 
@@ -135,7 +158,8 @@ class AggregateLog {
 
   // Writer side: adds one matching record's value (COUNT ignores v).
   void Add(uint32_t writer, uint64_t timestamp_ns, double v) {
-    Cell& c = CellFor(writer, timestamp_ns);
+    WriterState& w = writers_[writer];
+    Cell& c = CellFor(w, writer, timestamp_ns);
     switch (kind_) {
       case AggregateKind::kCount:
         ++c.count;
@@ -154,13 +178,16 @@ class AggregateLog {
         break;
       case AggregateKind::kHist:
         c.hist->Add(v);
+        for (Cell* coarse : w.coarse) coarse->hist->AddBucket(v);
         break;
     }
   }
   // As Add, for unsigned columns (HIST buckets the integer exactly).
   void AddU64(uint32_t writer, uint64_t timestamp_ns, uint64_t v) {
     if (kind_ == AggregateKind::kHist) {
-      CellFor(writer, timestamp_ns).hist->AddU64(v);
+      WriterState& w = writers_[writer];
+      CellFor(w, writer, timestamp_ns).hist->AddU64(v);
+      for (Cell* coarse : w.coarse) coarse->hist->AddU64Bucket(v);
     } else {
       Add(writer, timestamp_ns, static_cast<double>(v));
     }
@@ -178,8 +205,8 @@ class AggregateLog {
   // are left out of the values and appended to *stale (a bucket whose only
   // records are in stale cells gets no call).
   template <class Fn>
-  void ForEachBucket(uint64_t t0_ns, uint64_t t1_ns, uint64_t snapshot,
-                     Fn&& fn, std::vector<StaleCell>* stale) const {
+  void ForEachBucket(uint64_t t0_ns, uint64_t t1_ns, uint64_t snapshot, Fn&& fn,
+                     std::vector<StaleCell>* stale) const {
     using F = std::remove_reference_t<Fn>;
     ForEachBucketImpl(
         t0_ns, t1_ns, snapshot,
@@ -194,6 +221,10 @@ class AggregateLog {
 
  private:
   static constexpr uint64_t kNoOffset = std::numeric_limits<uint64_t>::max();
+  static constexpr uint32_t kAllWriters = ~0u;
+  // HIST cells also exist for groups of 8 and 128 buckets (see above).
+  static constexpr int kHistLevels = 3;
+  static constexpr int kHistLevelShift[kHistLevels] = {0, 3, 7};
 
   struct Version {
     std::atomic<uint64_t> seq{0};  // 2n+1 while version n is written; 2n+2
@@ -206,10 +237,15 @@ class AggregateLog {
     explicit Cell(AggregateKind kind);
     // Writer-private: the running value since the cell was created.
     uint64_t count = 0;
-    double value = 0;  // sum, min or max
-    bool dirty = false;  // touched since the writer's last Publish
-    uint64_t versions = 0;  // head, as the writer knows it
+    double value = 0;         // sum, min or max
+    bool dirty = false;       // touched since the writer's last Publish
+    uint64_t versions = 0;    // head, as the writer knows it
     uint64_t hist_bytes = 0;  // hist memory already accounted
+    // kHist, fine cells: the group cells (levels 1, 2) that take its
+    // values bucket-only, and its totals when they last caught up.
+    Cell* groups[kHistLevels - 1] = {};
+    uint64_t totals_count = 0;
+    double totals_sum = 0;
     // Scalar kinds (invariant 1).
     std::atomic<uint64_t> head{0};
     Version ring[kVersions];
@@ -233,6 +269,9 @@ class AggregateLog {
     uint64_t bucket_start = 0;
     uint64_t bucket_len = 0;  // 0 until the first Add: forces SwitchCell
     Cell* cell = nullptr;
+    // kHist: the cells of the current bucket's groups at levels 1, 2.
+    Cell* coarse[kHistLevels - 1] = {};
+    uint64_t coarse_group[kHistLevels - 1] = {};
     std::vector<Cell*> dirty;
     std::atomic<uint64_t> cells{0};       // created (memory_bytes)
     std::atomic<uint64_t> hist_bytes{0};  // in its cells' histograms
@@ -242,8 +281,7 @@ class AggregateLog {
   using BucketFn = void (*)(void* ctx, uint64_t bucket,
                             const AggregateValue& value);
 
-  Cell& CellFor(uint32_t writer, uint64_t timestamp_ns) {
-    WriterState& w = writers_[writer];
+  Cell& CellFor(WriterState& w, uint32_t writer, uint64_t timestamp_ns) {
     if (timestamp_ns - w.bucket_start >= w.bucket_len) [[unlikely]] {
       SwitchCell(w, writer, timestamp_ns);
     }
@@ -254,6 +292,9 @@ class AggregateLog {
     return c;
   }
   void SwitchCell(WriterState& w, uint32_t writer, uint64_t timestamp_ns);
+  // The writer's cell in `index` at `key`, created if need be.
+  Cell* CellAt(TimeIndex<Bucket>& index, uint64_t key, WriterState& w,
+               uint32_t writer);
   void MarkDirty(WriterState& w, Cell& c);
 
   void ForEachBucketImpl(uint64_t t0_ns, uint64_t t1_ns, uint64_t snapshot,
@@ -265,10 +306,16 @@ class AggregateLog {
   bool ReadBucket(uint64_t bucket, const Bucket& b, uint64_t snapshot,
                   bool careful, AggregateValue* value, Histogram* scratch,
                   std::vector<StaleCell>* stale) const;
+  // kHist: merges buckets [lo, hi] (of `writer` only, unless it is
+  // kAllWriters) using the coarsest usable cells from `level` down; false
+  // if a histogram read was torn, as ReadBucket.
+  bool ReadHistRange(int level, uint64_t lo, uint64_t hi, uint32_t writer,
+                     uint64_t snapshot, bool careful, AggregateValue* value,
+                     Histogram* scratch, std::vector<StaleCell>* stale) const;
   Read ReadScalar(const Cell& c, uint64_t snapshot, uint64_t* count,
                   double* value) const;
-  Read ReadHist(const Cell& c, uint64_t snapshot, bool careful,
-                Histogram* into, Histogram* scratch) const;
+  Read ReadHist(const Cell& c, uint64_t snapshot, bool careful, Histogram* into,
+                Histogram* scratch) const;
   void MergeScalar(uint64_t count, double v, AggregateValue* value) const;
 
   const AggregateKind kind_;
@@ -276,7 +323,9 @@ class AggregateLog {
   const uint32_t max_writers_;
   const uint64_t start_offset_;
   std::unique_ptr<WriterState[]> writers_;
-  TimeIndex<Bucket> index_;
+  TimeIndex<Bucket> index_;  // level 0: one bucket per key
+  // kHist: levels 1.. (key = bucket >> kHistLevelShift[level]).
+  TimeIndex<Bucket> coarse_[kHistLevels - 1];
 };
 
 }  // namespace loupe

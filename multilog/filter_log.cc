@@ -50,8 +50,13 @@ void FilterLog::AppendSlow(WriterState& w, uint32_t writer,
     if (delta < kShortDeltaLimit) {
       *w.pos++ = static_cast<uint16_t>(delta);
       ++w.units;
+    } else if (delta < kMediumDeltaLimit) {
+      w.pos[0] = static_cast<uint16_t>(kMediumTag | (delta >> 16));
+      w.pos[1] = static_cast<uint16_t>(delta);
+      w.pos += 2;
+      w.units += 2;
     } else {
-      w.pos[0] = static_cast<uint16_t>(kShortDeltaLimit | (delta >> 32));
+      w.pos[0] = static_cast<uint16_t>(kLongTag | (delta >> 32));
       w.pos[1] = static_cast<uint16_t>(delta >> 16);
       w.pos[2] = static_cast<uint16_t>(delta);
       w.pos += 3;
@@ -86,7 +91,8 @@ void FilterLog::StartSegment(WriterState& w, uint64_t offset) {
 
 void* FilterLog::Allocate(WriterState& w, size_t bytes, size_t room_after) {
   constexpr uintptr_t kAlign = 8;
-  uintptr_t p = (reinterpret_cast<uintptr_t>(w.pos) + kAlign - 1) & ~(kAlign - 1);
+  uintptr_t p =
+      (reinterpret_cast<uintptr_t>(w.pos) + kAlign - 1) & ~(kAlign - 1);
   const uintptr_t limit = reinterpret_cast<uintptr_t>(w.limit);
   if (w.pos == nullptr || p + bytes + room_after > limit) {
     const size_t need = sizeof(ArenaBlock) + bytes + room_after;
@@ -128,10 +134,11 @@ uint64_t FilterLog::Count(uint64_t t0_ns, uint64_t t1_ns,
 }
 
 uint64_t FilterLog::memory_bytes() const {
-  uint64_t bytes = sizeof(*this) + uint64_t{max_writers_} * sizeof(WriterState) +
-                   index_.memory_bytes() +
-                   index_.size() * (sizeof(Bucket) +
-                                    max_writers_ * sizeof(std::atomic<List*>));
+  uint64_t bytes =
+      sizeof(*this) + uint64_t{max_writers_} * sizeof(WriterState) +
+      index_.memory_bytes() +
+      index_.size() *
+          (sizeof(Bucket) + max_writers_ * sizeof(std::atomic<List*>));
   for (uint32_t i = 0; i < max_writers_; ++i) {
     bytes += writers_[i].arena_bytes.load(std::memory_order_relaxed);
   }

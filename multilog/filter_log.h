@@ -8,10 +8,12 @@
 // chain of segments; a segment is a header {next, base offset, units} and
 // then 16-bit units encoding the offsets after `base` as deltas from the
 // previous one:
-//   entry := short | long
-//   short := u16 < 0x8000                          delta < 32 KiB
-//   long  := (0x8000 | delta >> 32) u16 u16        delta < 2^47 (big endian)
-// A delta of 2^47 or more starts a new segment. Segments are carved, one
+//   entry  := short | medium | long
+//   short  := u16 < 0x8000                           delta < 2^15 (32 KiB)
+//   medium := (0x8000 | delta >> 16) u16             delta < 2^30 (1 GiB)
+//   long   := (0xc000 | delta >> 32) u16 u16         delta < 2^46
+// (the delta's bits, most significant unit first). A delta of 2^46 or
+// more starts a new segment. Segments are carved, one
 // after another, from a per-writer arena of blocks (4 KiB growing to 64
 // KiB), so a list's memory is exactly what it holds: with 64-byte records
 // from a few writers a dense filter costs 2 bytes per matching record, plus
@@ -107,14 +109,18 @@ class FilterLog {
 
  private:
   static constexpr uint64_t kShortDeltaLimit = uint64_t{1} << 15;
-  static constexpr uint64_t kLongDeltaLimit = uint64_t{1} << 47;
+  static constexpr uint64_t kMediumDeltaLimit = uint64_t{1} << 30;
+  static constexpr uint64_t kLongDeltaLimit = uint64_t{1} << 46;
+  static constexpr uint16_t kMediumTag = 0x8000;
+  static constexpr uint16_t kLongTag = 0xc000;
+  static constexpr uint64_t kTagPayload = 0x3fff;  // bits under a tag
   static constexpr size_t kFirstBlockBytes = size_t{4} << 10;
   static constexpr size_t kMaxBlockBytes = size_t{64} << 10;
 
   struct Segment {
     std::atomic<Segment*> next{nullptr};
-    uint64_t base = 0;                // the first entry
-    std::atomic<uint32_t> units{0};   // units published after the header
+    uint64_t base = 0;               // the first entry
+    std::atomic<uint32_t> units{0};  // units published after the header
     const uint16_t* data() const {
       return reinterpret_cast<const uint16_t*>(this + 1);
     }
@@ -189,10 +195,15 @@ class FilterLog {
       if (r == 2) return c.offset < snapshot;
     }
     uint64_t delta = *c.p++;
-    if (delta >= kShortDeltaLimit) [[unlikely]] {
-      delta = ((delta & (kShortDeltaLimit - 1)) << 32) |
-              (uint64_t{c.p[0]} << 16) | c.p[1];
-      c.p += 2;
+    if (delta >= kMediumTag) [[unlikely]] {
+      if (delta < kLongTag) {
+        delta = ((delta & kTagPayload) << 16) | c.p[0];
+        c.p += 1;
+      } else {
+        delta =
+            ((delta & kTagPayload) << 32) | (uint64_t{c.p[0]} << 16) | c.p[1];
+        c.p += 2;
+      }
     }
     c.offset += delta;
     return c.offset < snapshot;

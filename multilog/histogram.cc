@@ -47,7 +47,7 @@ void Histogram::Swap(Histogram& other) noexcept {
     swap_atomic(exponent_lo_[sign], other.exponent_lo_[sign]);
     swap_atomic(exponent_hi_[sign], other.exponent_hi_[sign]);
     std::swap(cached_exponent_[sign], other.cached_exponent_[sign]);
-    std::swap(cached_[sign], other.cached_[sign]);
+    std::swap(cached_octave_[sign], other.cached_octave_[sign]);
   }
 }
 
@@ -58,7 +58,8 @@ void Histogram::FreeAll() {
     for (auto& g_slot : d->groups) {
       Group* g = g_slot.load(std::memory_order_relaxed);
       if (g == nullptr) continue;
-      for (auto& o_slot : g->octaves) delete o_slot.load(std::memory_order_relaxed);
+      for (auto& o_slot : g->octaves)
+        delete o_slot.load(std::memory_order_relaxed);
       delete g;
     }
     delete d;
@@ -96,8 +97,9 @@ Histogram::Octave* Histogram::OctaveFor(uint32_t sign, uint32_t exponent) {
       exponent_hi_[sign].store(exponent, std::memory_order_release);
     }
   }
-  cached_exponent_[sign] = exponent;
-  cached_[sign] = o;
+  cached_exponent_[sign][exponent % kCachedOctaves] =
+      static_cast<uint16_t>(exponent);
+  cached_octave_[sign][exponent % kCachedOctaves] = o;
   return o;
 }
 
@@ -131,10 +133,11 @@ void Histogram::Merge(const Histogram& other) {
   // Octave by octave: one mask OR per 64 buckets, then one add per
   // non-empty bucket.
   for (uint32_t sign = 0; sign < 2; ++sign) {
-    const uint32_t lo = other.exponent_lo_[sign].load(std::memory_order_acquire);
-    const uint32_t hi = std::min(
-        other.exponent_hi_[sign].load(std::memory_order_acquire),
-        kExponents - 1);
+    const uint32_t lo =
+        other.exponent_lo_[sign].load(std::memory_order_acquire);
+    const uint32_t hi =
+        std::min(other.exponent_hi_[sign].load(std::memory_order_acquire),
+                 kExponents - 1);
     for (uint32_t e = lo; e <= hi; ++e) {
       const Octave* from = other.FindOctave(sign, e);
       if (from == nullptr) continue;
@@ -147,7 +150,8 @@ void Histogram::Merge(const Histogram& other) {
             to->nonzero[w].load(std::memory_order_relaxed) | mask,
             std::memory_order_release);
         for (; mask != 0; mask &= mask - 1) {
-          const uint32_t s = w * 64 + static_cast<uint32_t>(std::countr_zero(mask));
+          const uint32_t s =
+              w * 64 + static_cast<uint32_t>(std::countr_zero(mask));
           to->counts[s].store(
               to->counts[s].load(std::memory_order_relaxed) +
                   from->counts[s].load(std::memory_order_acquire),
@@ -156,6 +160,15 @@ void Histogram::Merge(const Histogram& other) {
       }
     }
   }
+}
+
+void Histogram::AddTotals(uint64_t count, double sum, double min, double max,
+                          bool integral) {
+  Increment(count_, count);
+  sum_.store(this->sum() + sum, std::memory_order_release);
+  if (min < this->min()) min_.store(min, std::memory_order_release);
+  if (max > this->max()) max_.store(max, std::memory_order_release);
+  if (!integral) integral_.store(false, std::memory_order_release);
 }
 
 void Histogram::Clear() {
@@ -176,7 +189,8 @@ void Histogram::Clear() {
       for (uint32_t w = 0; w < kSubBuckets / 64; ++w) {
         uint64_t mask = o->nonzero[w].load(std::memory_order_relaxed);
         while (mask != 0) {
-          const uint32_t s = w * 64 + static_cast<uint32_t>(std::countr_zero(mask));
+          const uint32_t s =
+              w * 64 + static_cast<uint32_t>(std::countr_zero(mask));
           mask &= mask - 1;
           o->counts[s].store(0, std::memory_order_release);
         }

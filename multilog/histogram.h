@@ -17,13 +17,15 @@
 // and zero is exact. When every value added is an integer (always so
 // through AddU64), quantiles below 256 are exact: their buckets are at most
 // 1 wide and hold one integer each. Subnormal magnitudes share buckets of
-// absolute width 2^-1081 and carry no relative bound. NaN is ignored (not counted);
+// absolute width 2^-1081 and carry no relative bound. NaN is ignored (not
+// counted);
 // +-infinity is counted in a bucket of its own.
 //
 // Memory: counters are allocated per power of two, lazily (1040 bytes each,
 // through a two-level directory allocated lazily too), so an empty
-// histogram is about 130 bytes and one of packet sizes (64..1518: five
-// octaves) about 6 KiB. Clear keeps the memory.
+// histogram is about 250 bytes (most of it a writer's cache of recent
+// octaves) and one of packet sizes (64..1518: five octaves) about 6 KiB.
+// Clear keeps the memory.
 //
 // Thread safety: single writer; not synchronized. Copy or merge under your
 // own discipline. One exception, for seqlock readers such as AggregateLog:
@@ -88,6 +90,33 @@ class Histogram {
     BumpKey(0, KeyOfU64(v), 1);
   }
 
+  // Bucket-only adds, for a writer that keeps each value in several
+  // histograms (AggregateLog's HIST levels): these count v in its bucket
+  // and leave count, sum, min, max and integrality to AddTotals, which the
+  // writer calls later (once per batch). Until it does, count() disagrees
+  // with the buckets, so readers must not look in between.
+  void AddBucket(double v) {
+    if (v != v) return;
+    if (v == 0) {
+      Increment(zeros_, 1);
+      return;
+    }
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    BumpKey(static_cast<uint32_t>(bits >> 63),
+            static_cast<uint32_t>(bits >> kMantissaShift) & kKeyMask, 1);
+  }
+  void AddU64Bucket(uint64_t v) {
+    if (v == 0) {
+      Increment(zeros_, 1);
+      return;
+    }
+    BumpKey(0, KeyOfU64(v), 1);
+  }
+  void AddTotals(uint64_t count, double sum, double min, double max,
+                 bool integral);
+  // Whether every value added so far was an integer.
+  bool integral() const { return integral_.load(std::memory_order_acquire); }
+
   // Adds every value of `other` (which may be *this).
   void Merge(const Histogram& other);
   // Forgets every value; keeps the allocated counters for reuse.
@@ -127,7 +156,6 @@ class Histogram {
   static constexpr int kGroupBits = 6;  // octaves per directory group: 64
   static constexpr uint32_t kGroupOctaves = 1u << kGroupBits;
   static constexpr uint32_t kGroups = kExponents / kGroupOctaves;
-  static constexpr uint32_t kNoExponent = ~0u;
 
   struct Octave {
     std::atomic<uint64_t> nonzero[kSubBuckets / 64];  // bit s: counts[s] > 0
@@ -175,14 +203,17 @@ class Histogram {
   }
   void BumpKey(uint32_t sign, uint32_t key, uint64_t n) {
     const uint32_t exponent = key >> kSubBucketBits;
-    Octave* o = exponent == cached_exponent_[sign] ? cached_[sign]
-                                                   : OctaveFor(sign, exponent);
+    const uint32_t slot = exponent % kCachedOctaves;
+    Octave* o = cached_exponent_[sign][slot] == exponent
+                    ? cached_octave_[sign][slot]
+                    : OctaveFor(sign, exponent);
     const uint32_t s = key & (kSubBuckets - 1);
     const uint64_t c = o->counts[s].load(std::memory_order_relaxed);
     if (c == 0) {
       std::atomic<uint64_t>& mask = o->nonzero[s >> 6];
-      mask.store(mask.load(std::memory_order_relaxed) | (uint64_t{1} << (s & 63)),
-                 std::memory_order_release);
+      mask.store(
+          mask.load(std::memory_order_relaxed) | (uint64_t{1} << (s & 63)),
+          std::memory_order_release);
     }
     o->counts[s].store(c + n, std::memory_order_release);
   }
@@ -214,9 +245,19 @@ class Histogram {
   // Every value added was an integer: then a bucket narrower than 1 holds
   // a single integer, and Quantile returns it exactly.
   std::atomic<bool> integral_{true};
-  // Writer-private: the octave the last value of each sign went to.
-  uint32_t cached_exponent_[2] = {kNoExponent, kNoExponent};
-  Octave* cached_[2] = {nullptr, nullptr};
+  // Writer-private: recently used octaves of each sign, direct-mapped by
+  // exponent, so values that alternate between a few octaves (bimodal
+  // packet sizes) find theirs without walking the directory.
+  static constexpr uint32_t kCachedOctaves = 8;
+  static constexpr uint16_t kNoCachedExponent = 0xffff;
+  uint16_t cached_exponent_[2][kCachedOctaves] = {
+      {kNoCachedExponent, kNoCachedExponent, kNoCachedExponent,
+       kNoCachedExponent, kNoCachedExponent, kNoCachedExponent,
+       kNoCachedExponent, kNoCachedExponent},
+      {kNoCachedExponent, kNoCachedExponent, kNoCachedExponent,
+       kNoCachedExponent, kNoCachedExponent, kNoCachedExponent,
+       kNoCachedExponent, kNoCachedExponent}};
+  Octave* cached_octave_[2][kCachedOctaves] = {};
 };
 
 template <typename Fn>
@@ -272,8 +313,8 @@ void Histogram::ForEachBucket(Fn&& fn) const {
       return true;
     }
     double lower = Lower(key);
-    double upper = (key >> kSubBucketBits) == kInfExponent ? kInf
-                                                           : Lower(key + 1);
+    double upper =
+        (key >> kSubBucketBits) == kInfExponent ? kInf : Lower(key + 1);
     if (sign == 0) {
       fn(lower, upper, count);
     } else {

@@ -107,7 +107,8 @@ class TimeIndex {
   uint64_t size() const { return size_.load(std::memory_order_relaxed); }
   // Bytes of the tree's nodes, the root included (not the Ts).
   uint64_t memory_bytes() const {
-    return sizeof(*this) + nodes_.load(std::memory_order_relaxed) * sizeof(Node);
+    return sizeof(*this) +
+           nodes_.load(std::memory_order_relaxed) * sizeof(Node);
   }
 
  private:

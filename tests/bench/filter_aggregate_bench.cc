@@ -236,11 +236,10 @@ void FilterCount1s(benchmark::State& state) {
   state.counters["offsets"] = static_cast<double>(n);
 }
 
-constexpr int64_t kKinds[] = {
-    static_cast<int64_t>(AggregateKind::kCount),
-    static_cast<int64_t>(AggregateKind::kSum),
-    static_cast<int64_t>(AggregateKind::kMax),
-    static_cast<int64_t>(AggregateKind::kHist)};
+constexpr int64_t kKinds[] = {static_cast<int64_t>(AggregateKind::kCount),
+                              static_cast<int64_t>(AggregateKind::kSum),
+                              static_cast<int64_t>(AggregateKind::kMax),
+                              static_cast<int64_t>(AggregateKind::kHist)};
 
 void Register() {
   for (int64_t stride : {1, 10, 600}) {

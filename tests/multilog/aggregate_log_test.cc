@@ -37,7 +37,8 @@ using Buckets = std::vector<std::tuple<double, double, uint64_t>>;
 
 Buckets BucketsOf(const Histogram& h) {
   Buckets out;
-  h.ForEachBucket([&](double l, double u, uint64_t c) { out.emplace_back(l, u, c); });
+  h.ForEachBucket(
+      [&](double l, double u, uint64_t c) { out.emplace_back(l, u, c); });
   return out;
 }
 
@@ -74,12 +75,13 @@ void ExpectSame(AggregateKind kind, const AggregateValue& got,
 class Sim {
  public:
   Sim(AggregateKind kind, uint32_t writers, uint64_t seed,
-      uint64_t jitter_ns = 20'000)
+      uint64_t jitter_ns = 20'000, uint64_t bucket_ns = kBucketNs)
       : kind_(kind),
         writers_(writers),
         jitter_ns_(jitter_ns),
+        bucket_ns_(bucket_ns),
         rng_(seed),
-        log_(kind, kBucketNs, writers, 0) {}
+        log_(kind, bucket_ns, writers, 0) {}
 
   AggregateLog& log() { return log_; }
   const std::vector<Rec>& records() const { return records_; }
@@ -117,7 +119,7 @@ class Sim {
                           uint32_t writer = ~0u) const {
     AggregateValue v = AggregateValue::Empty(kind_);
     for (const Rec& r : records_) {
-      const uint64_t b = r.ts / kBucketNs;
+      const uint64_t b = r.ts / bucket_ns_;
       if (b < b0 || b > b1 || r.offset >= snapshot) continue;
       if (writer != ~0u && r.writer != writer) continue;
       v.Add(kind_, static_cast<double>(r.value));
@@ -142,6 +144,7 @@ class Sim {
   const AggregateKind kind_;
   const uint32_t writers_;
   const uint64_t jitter_ns_;
+  const uint64_t bucket_ns_;
   std::mt19937_64 rng_;
   AggregateLog log_;
   std::vector<Rec> records_;
@@ -210,8 +213,7 @@ TEST_P(AggregateLogKindTest, ForEachBucketMatchesBruteForce) {
         },
         &stale);
     for (const auto& [bucket, writer] : stale) {
-      auto [it, fresh] =
-          got.try_emplace(bucket, AggregateValue::Empty(kind));
+      auto [it, fresh] = got.try_emplace(bucket, AggregateValue::Empty(kind));
       it->second.Merge(sim.Expected(bucket, bucket, snapshot, writer));
     }
     std::map<uint64_t, AggregateValue> want;
@@ -234,8 +236,10 @@ TEST_P(AggregateLogKindTest, EmptyAndInvertedRanges) {
   uint64_t end = 0;
   for (int i = 0; i < 100; ++i) end = sim.Batch();
   std::vector<StaleCell> stale;
-  for (auto [t0, t1] : {std::pair<uint64_t, uint64_t>{5, 5}, {9, 3},
-                        {0, kT0 - kBucketNs}, {kT0 + 1'000'000'000, kAll}}) {
+  for (auto [t0, t1] : {std::pair<uint64_t, uint64_t>{5, 5},
+                        {9, 3},
+                        {0, kT0 - kBucketNs},
+                        {kT0 + 1'000'000'000, kAll}}) {
     AggregateValue v = sim.log().Get(t0, t1, end, &stale);
     EXPECT_EQ(v.count, 0u);
     EXPECT_EQ(v.hist != nullptr, kind == AggregateKind::kHist);
@@ -255,6 +259,43 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<AggregateKind>& info) {
       return std::string(AggregateKindName(info.param));
     });
+
+TEST(AggregateLogTest, HistLevelsMatchBruteForce) {
+  // 2 us buckets (about 30 records each): a window of a few hundred
+  // buckets covers whole 8- and 128-bucket groups, and the newest groups
+  // are being written. Jitter sends writers back across group edges.
+  constexpr uint64_t kSmallBucketNs = 2'000;
+  for (uint64_t jitter : {uint64_t{1}, uint64_t{300'000}}) {
+    Sim sim(AggregateKind::kHist, 3, 41 + jitter, jitter, kSmallBucketNs);
+    std::vector<uint64_t> ends;
+    std::mt19937_64 rng(6);
+    size_t stale_total = 0;
+    while (ends.size() < 3000) {
+      ends.push_back(sim.Batch());
+      if (ends.size() % 100 != 0) continue;
+      const uint64_t span = (ends.back() / kRecord) * 67 + jitter;
+      for (int trial = 0; trial < 4; ++trial) {
+        const uint64_t t0 = kT0 + rng() % span;
+        const uint64_t t1 = t0 + 1 + rng() % (span / 2 + 1);
+        const uint64_t snapshot =
+            trial == 0 ? ends.back() : ends[rng() % ends.size()];
+        size_t stale = 0;
+        const AggregateValue got = sim.GetRecomputed(t0, t1, snapshot, &stale);
+        ExpectSame(AggregateKind::kHist, got,
+                   sim.Expected(t0 / kSmallBucketNs, (t1 - 1) / kSmallBucketNs,
+                                snapshot),
+                   "jitter " + std::to_string(jitter) + " batch " +
+                       std::to_string(ends.size()) + " trial " +
+                       std::to_string(trial));
+        if (trial == 0) {
+          EXPECT_EQ(stale, 0u);
+        }
+        stale_total += stale;
+      }
+    }
+    EXPECT_GT(stale_total, 0u);
+  }
+}
 
 TEST(AggregateLogTest, ScalarStaleOnlyWhenVersionsAreGone) {
   AggregateLog log(AggregateKind::kSum, kBucketNs, 2, 0);
@@ -355,7 +396,7 @@ TEST(AggregateLogTest, HistQuantilesWithinOnePercent) {
     const uint32_t w = batch % 3;
     for (int i = 0; i < 32; ++i, ++next) {
       const uint64_t r = rng() % 100;
-      const uint64_t size = r < 40 ? 64 + rng() % 8
+      const uint64_t size = r < 40   ? 64 + rng() % 8
                             : r < 85 ? 1500 + rng() % 19
                                      : 64 + rng() % 1455;
       log.AddU64(w, kT0 + next * 67, size);
@@ -368,7 +409,8 @@ TEST(AggregateLogTest, HistQuantilesWithinOnePercent) {
   EXPECT_TRUE(stale.empty());
   ASSERT_EQ(v.count, values.size());
   std::sort(values.begin(), values.end());
-  for (double q : {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
+  for (double q :
+       {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
     const double exact = values[Histogram::NearestRank(q, values.size()) - 1];
     EXPECT_LE(std::abs(v.Quantile(q) - exact), 0.01 * exact) << q;
   }
@@ -422,7 +464,8 @@ TEST(AggregateLogTest, MemoryPerRecord) {
     for (uint64_t i = 0; i < n; ++i) {
       log.AddU64(static_cast<uint32_t>(i / 32 % 2), kT0 + i * 67,
                  rng() % 2 ? 64 : 1500 + rng() % 16);
-      if (i % 32 == 31) log.Publish(static_cast<uint32_t>(i / 32 % 2), (i + 1) * 64);
+      if (i % 32 == 31)
+        log.Publish(static_cast<uint32_t>(i / 32 % 2), (i + 1) * 64);
     }
     const double per_record =
         static_cast<double>(log.memory_bytes() - before) / n;

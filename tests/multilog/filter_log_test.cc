@@ -46,7 +46,8 @@ std::vector<Visit> Model(const std::vector<Entry>& entries, uint64_t t0,
   const uint64_t b0 = t0 / kBucketNs, b1 = (t1 - 1) / kBucketNs;
   for (const Entry& e : entries) {
     const uint64_t b = e.ts / kBucketNs;
-    if (b >= b0 && b <= b1 && e.offset < snapshot) out.emplace_back(e.offset, b);
+    if (b >= b0 && b <= b1 && e.offset < snapshot)
+      out.emplace_back(e.offset, b);
   }
   std::sort(out.begin(), out.end(), [](const Visit& a, const Visit& b) {
     return a.second != b.second ? a.second < b.second : a.first < b.first;
@@ -73,8 +74,7 @@ Workload Generate(FilterLog& log, uint32_t writers, uint64_t records,
     const uint64_t n = std::min<uint64_t>(records - next, 1 + rng() % 64);
     for (uint64_t i = 0; i < n; ++i, ++next) {
       if (std::uniform_real_distribution<double>(0, 1)(rng) >= match) continue;
-      const uint64_t ts =
-          kT0 + next * 67 + (jitter_ns ? rng() % jitter_ns : 0);
+      const uint64_t ts = kT0 + next * 67 + (jitter_ns ? rng() % jitter_ns : 0);
       const uint64_t offset = next * kRecord;
       log.Append(writer, ts, offset);
       w.entries.push_back({writer, ts, offset});
@@ -102,8 +102,9 @@ TEST(FilterLogTest, SingleWriter) {
   log.Append(0, 999'999, 192);
   log.Append(0, 2'000'000, 256);
   log.Append(0, 2'500'000, 1024);
-  EXPECT_EQ(Collect(log, 0, 3'000'000, ~0ull),
-            (std::vector<Visit>{{0, 0}, {64, 0}, {192, 0}, {256, 2}, {1024, 2}}));
+  EXPECT_EQ(
+      Collect(log, 0, 3'000'000, ~0ull),
+      (std::vector<Visit>{{0, 0}, {64, 0}, {192, 0}, {256, 2}, {1024, 2}}));
   // Whole buckets: t0 inside bucket 0 still gives all of it; t1 is
   // exclusive.
   EXPECT_EQ(Collect(log, 500, 1'000'000, ~0ull),
@@ -176,16 +177,19 @@ TEST(FilterLogTest, ForEachOfWriter) {
 TEST(FilterLogTest, DeltaEncodingEdges) {
   FilterLog log(kBucketNs, 1, 0);
   const uint64_t deltas[] = {1,
-                             (1u << 15) - 1,
-                             1u << 15,
+                             (1u << 15) - 1,  // short
+                             1u << 15,        // medium
                              (1u << 15) + 1,
+                             (1u << 30) - 1,
+                             1u << 30,  // long
                              uint64_t{1} << 32,
-                             (uint64_t{1} << 47) - 1,
-                             uint64_t{1} << 47,
-                             (uint64_t{1} << 47) + 3,
+                             (uint64_t{1} << 46) - 1,
+                             uint64_t{1} << 46,  // a new segment
+                             (uint64_t{1} << 46) + 3,
                              64,
                              uint64_t{1} << 50,
-                             1};
+                             1,
+                             (1u << 20) + 7};
   std::vector<Visit> expected;
   uint64_t offset = 5;
   log.Append(0, 100, offset);
@@ -232,7 +236,8 @@ TEST(FilterLogTest, EarlyStop) {
                i * kRecord);
   }
   int calls = 0;
-  log.ForEach(0, ~0ull, ~0ull, [&](uint64_t, uint64_t) { return ++calls < 37; });
+  log.ForEach(0, ~0ull, ~0ull,
+              [&](uint64_t, uint64_t) { return ++calls < 37; });
   EXPECT_EQ(calls, 37);
   // A void callback sees everything.
   calls = 0;

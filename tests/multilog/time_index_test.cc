@@ -44,7 +44,11 @@ TEST(TimeIndexTest, FindAndGetOrCreate) {
 
 TEST(TimeIndexTest, ExtremeKeys) {
   TimeIndex<Counted> index;
-  const uint64_t keys[] = {0, 1, 255, 256, uint64_t{1} << 40,
+  const uint64_t keys[] = {0,
+                           1,
+                           255,
+                           256,
+                           uint64_t{1} << 40,
                            std::numeric_limits<uint64_t>::max() - 1,
                            std::numeric_limits<uint64_t>::max()};
   for (uint64_t k : keys) index.GetOrCreate(k, k);
@@ -92,7 +96,8 @@ TEST(TimeIndexTest, RangeWalksMatchAModel) {
     std::vector<uint64_t> backward;
     index.ForEachReverse(lo, hi,
                          [&](uint64_t k, Counted&) { backward.push_back(k); });
-    EXPECT_EQ(backward, std::vector<uint64_t>(expected.rbegin(), expected.rend()));
+    EXPECT_EQ(backward,
+              std::vector<uint64_t>(expected.rbegin(), expected.rend()));
   }
   // Empty and inverted ranges.
   int calls = 0;
@@ -112,9 +117,8 @@ TEST(TimeIndexTest, EarlyStop) {
   }));
   EXPECT_EQ(calls, 301);
   calls = 0;
-  EXPECT_FALSE(index.ForEachReverse(kNow, kNow + 999, [&](uint64_t, Counted&) {
-    return ++calls < 5;
-  }));
+  EXPECT_FALSE(index.ForEachReverse(
+      kNow, kNow + 999, [&](uint64_t, Counted&) { return ++calls < 5; }));
   EXPECT_EQ(calls, 5);
 }
 
