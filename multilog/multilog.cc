@@ -596,19 +596,25 @@ Result<AggregateSeries> Multilog::GetAggregateSeries(std::string_view name,
                                                      uint64_t t0_ns,
                                                      uint64_t t1_ns,
                                                      uint64_t snapshot) const {
-  LOUPE_RETURN_IF_ERROR(CheckWindow(t0_ns, t1_ns));
   Result<std::shared_ptr<AggregateEntry>> agg = FindAggregate(name);
   if (!agg.ok()) return agg.status();
+  return SeriesOf(**agg, t0_ns, t1_ns, snapshot);
+}
+
+Result<AggregateSeries> Multilog::SeriesOf(const AggregateEntry& entry,
+                                           uint64_t t0_ns, uint64_t t1_ns,
+                                           uint64_t snapshot) const {
+  LOUPE_RETURN_IF_ERROR(CheckWindow(t0_ns, t1_ns));
   Result<uint64_t> snap = ResolveSnapshot(snapshot);
   if (!snap.ok()) return snap.status();
   AggregateSeries series;
   series.bucket_ns = bucket_ns_;
   series.snapshot = *snap;
-  series.covers_from = (*agg)->start.load(std::memory_order_acquire);
+  series.covers_from = entry.start.load(std::memory_order_acquire);
   series.partial = WindowIsPartial(t0_ns, series.covers_from, *snap);
   if (t1_ns == t0_ns) return series;
   std::vector<std::pair<uint64_t, uint32_t>> stale;
-  (*agg)->log->ForEachBucket(
+  entry.log->ForEachBucket(
       t0_ns, t1_ns, *snap,
       [&](uint64_t bucket, const AggregateValue& value) {
         BucketValue b;
@@ -622,7 +628,7 @@ Result<AggregateSeries> Multilog::GetAggregateSeries(std::string_view name,
   for (uint64_t bucket : stale_buckets) {
     BucketValue fresh;
     fresh.start_ns = bucket * bucket_ns_;
-    RecomputeBucket(**agg, bucket, *snap, &fresh.value);
+    RecomputeBucket(entry, bucket, *snap, &fresh.value);
     auto it = std::find_if(
         series.buckets.begin(), series.buckets.end(),
         [&](const BucketValue& b) { return b.start_ns == fresh.start_ns; });
@@ -644,8 +650,9 @@ Result<AggregateResult> Multilog::GetAggregate(std::string_view name,
                                                uint64_t snapshot) const {
   Result<std::shared_ptr<AggregateEntry>> agg = FindAggregate(name);
   if (!agg.ok()) return agg.status();
-  Result<AggregateSeries> series =
-      GetAggregateSeries(name, t0_ns, t1_ns, snapshot);
+  // One lookup: the entry stays alive (shared_ptr) even if it is removed
+  // meanwhile, and the answer is about the aggregate that was found.
+  Result<AggregateSeries> series = SeriesOf(**agg, t0_ns, t1_ns, snapshot);
   if (!series.ok()) return series.status();
   AggregateResult r;
   r.snapshot = series->snapshot;

@@ -235,6 +235,8 @@ class Multilog {
       std::string_view name) const;
   bool WindowIsPartial(uint64_t t0_ns, uint64_t covers_from,
                        uint64_t snapshot) const;
+  Result<AggregateSeries> SeriesOf(const AggregateEntry& entry, uint64_t t0_ns,
+                                   uint64_t t1_ns, uint64_t snapshot) const;
   void RecomputeBucket(const AggregateEntry& agg, uint64_t bucket,
                        uint64_t snapshot, AggregateValue* out) const;
   static void Finish(const AggregateSpec& spec, AggregateResult* r);
