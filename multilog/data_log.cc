@@ -331,18 +331,24 @@ DataLog::~DataLog() {
   }
 }
 
-Result<std::unique_ptr<DataLog::Writer>> DataLog::NewWriter() {
+Result<uint32_t> DataLog::AcquireSlot() {
   std::lock_guard<std::mutex> lock(writers_mu_);
   for (uint32_t i = 0; i < slot_used_.size(); ++i) {
     if (!slot_used_[i]) {
       slot_used_[i] = true;
       tails_.SetSlotsInUse(i + 1);
-      return std::unique_ptr<Writer>(new Writer(this, i));
+      return i;
     }
   }
   return Status::ResourceExhausted(
       "all " + std::to_string(options_.max_writers) +
       " writer slots are in use; destroy a Writer or raise max_writers");
+}
+
+Result<std::unique_ptr<DataLog::Writer>> DataLog::NewWriter() {
+  Result<uint32_t> slot = AcquireSlot();
+  if (!slot.ok()) return slot.status();
+  return std::unique_ptr<Writer>(new Writer(this, *slot));
 }
 
 void DataLog::ReleaseSlot(uint32_t slot) {

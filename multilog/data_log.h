@@ -191,6 +191,7 @@ class DataLog {
 
  private:
   friend class Writer;
+  friend class Reserver;
 
   DataLog(const Schema& schema, const DataLogOptions& options,
           uint64_t block_bytes, uint64_t start);
@@ -219,6 +220,7 @@ class DataLog {
   void AwaitMemory(uint64_t end);
   void CopyIn(uint64_t offset, const uint8_t* data, uint64_t bytes);
   Status Commit(uint64_t upto);
+  Result<uint32_t> AcquireSlot();
   void ReleaseSlot(uint32_t slot);
 
   // Maintenance thread.

@@ -149,6 +149,21 @@ Result<uint64_t> Multilog::Writer::Append(const void* records, size_t bytes) {
   });
 }
 
+void Multilog::Writer::Adopt(const Reserver& reserver, uint64_t offset,
+                             uint64_t bytes) {
+  // The claim happened before this read-side critical section, so a batch
+  // that loads an unarmed entry was claimed before it was armed
+  // (invariant 4 holds as for Append).
+  internal::RcuReadLock lock;
+  const ControlSet* set = log_->set_.load(std::memory_order_acquire);
+  if (set->empty()) return;
+  const uint32_t slot = writer_->slot();
+  reserver.Records(offset, bytes,
+                   [&](uint64_t at, const uint8_t* records, uint64_t n) {
+                     log_->BeforePublish(*set, slot, records, n, at);
+                   });
+}
+
 uint64_t Multilog::Arm(std::atomic<uint64_t>& start) const {
   // seq_cst: ordered after this writer's claim (invariant 3).
   uint64_t s = start.load(std::memory_order_seq_cst);

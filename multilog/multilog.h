@@ -59,6 +59,7 @@
 #include "multilog/filter_log.h"
 #include "multilog/filter_program.h"
 #include "multilog/index_log.h"
+#include "multilog/reserver.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
 
@@ -159,6 +160,13 @@ class Multilog {
   uint64_t bucket_ns() const { return bucket_ns_; }
 
   Result<std::unique_ptr<Writer>> NewWriter();
+  // For a spray stage: space is claimed by the Reserver on one thread and
+  // each lane's batches are finished by a Writer with Writer::Adopt (see
+  // reserver.h). Destroy it before the Multilog.
+  Result<std::unique_ptr<Reserver>> NewReserver(uint32_t lanes,
+                                                uint32_t lane_depth) {
+    return Reserver::Create(data_.get(), lanes, lane_depth);
+  }
 
   // --- Control. Each returns a clear Status and changes nothing on error.
   Status AddIndex(const IndexSpec& spec);
@@ -269,6 +277,11 @@ class Multilog::Writer {
   // Appends whole records as one batch (see DataLog::Writer::Append) and
   // updates every index, filter and aggregate before it becomes visible.
   Result<uint64_t> Append(const void* records, size_t bytes);
+  // Indexes, filters and aggregates a batch that `reserver` claimed and
+  // wrote, in place, before its lane completes it (the caller then calls
+  // reserver.Complete(lane)). Batches of one Writer must come in offset
+  // order, as a lane's do.
+  void Adopt(const Reserver& reserver, uint64_t offset, uint64_t bytes);
 
  private:
   friend class Multilog;

@@ -3,26 +3,27 @@
 // struct PacketRecord and the Schema returned by PacketSchema() describe the
 // same bytes; a test checks that every column's offset and width match.
 //
-// | offset | bytes | column      | type   | meaning |
-// |--------|-------|-------------|--------|---------------------------------------|
-// |      0 |     8 | timestamp   | u64    | RX time, ns since the Unix epoch |
-// |      8 |    16 | src_ip      | ipv6   | source address; IPv4 as
-// ::ffff:a.b.c.d| |     24 |    16 | dst_ip      | ipv6   | destination
-// address, same encoding    | |     40 |     2 | src_port    | u16    | TCP/UDP
-// source port; ICMP type        | |     42 |     2 | dst_port    | u16    |
-// TCP/UDP destination port; ICMP code   | |     44 |     2 | ip_len      | u16
-// | IPv4 total length; IPv6 payload + 40  | |     46 |     2 | frame_len   |
-// u16    | frame length on the wire (capped)     | |     48 |     4 | vni | u32
-// | VXLAN VNI of the outer header, 0: none| |     52 |     2 | vlan        |
-// u16    | outer 802.1Q VLAN id, 0: untagged     | |     54 |     2 |
-// ether_type  | u16    | EtherType of the (inner) L3 header    | |     56 | 2 |
-// port        | u16    | mirror port the packet arrived on     | |     58 | 1 |
-// proto       | u8     | IP protocol (6 TCP, 17 UDP, 1 ICMP...)| |     59 | 1 |
-// tcp_flags   | u8     | TCP flags byte (FIN=1 ... CWR=128)    | |     60 | 1 |
-// ttl         | u8     | IPv4 TTL / IPv6 hop limit             | |     61 | 1 |
-// tos         | u8     | IPv4 TOS / IPv6 traffic class         | |     62 | 1 |
-// flags       | u8     | PacketFlags bits below                | |     63 | 1 |
-// reserved    | u8     | zero; room for one more byte          |
+// clang-format off
+// | offset | bytes | column      | type   | meaning                                |
+// |--------|-------|-------------|--------|----------------------------------------|
+// |      0 |     8 | timestamp   | u64    | RX time, ns since the Unix epoch       |
+// |      8 |    16 | src_ip      | ipv6   | source address; IPv4 as ::ffff:a.b.c.d |
+// |     24 |    16 | dst_ip      | ipv6   | destination address, same encoding     |
+// |     40 |     2 | src_port    | u16    | TCP/UDP source port; ICMP type         |
+// |     42 |     2 | dst_port    | u16    | TCP/UDP destination port; ICMP code    |
+// |     44 |     2 | ip_len      | u16    | IPv4 total length; IPv6 payload + 40   |
+// |     46 |     2 | frame_len   | u16    | frame length on the wire (capped)      |
+// |     48 |     4 | vni         | u32    | VXLAN VNI of the outer header, 0: none |
+// |     52 |     2 | vlan        | u16    | outer 802.1Q VLAN id, 0: untagged      |
+// |     54 |     2 | ether_type  | u16    | EtherType of the (inner) L3 header     |
+// |     56 |     2 | port        | u16    | mirror port the packet arrived on      |
+// |     58 |     1 | proto       | u8     | IP protocol (6 TCP, 17 UDP, 1 ICMP...) |
+// |     59 |     1 | tcp_flags   | u8     | TCP flags byte (FIN=1 ... CWR=128)     |
+// |     60 |     1 | ttl         | u8     | IPv4 TTL / IPv6 hop limit              |
+// |     61 |     1 | tos         | u8     | IPv4 TOS / IPv6 traffic class          |
+// |     62 |     1 | flags       | u8     | PacketFlags bits below                 |
+// |     63 |     1 | reserved    | u8     | zero; room for one more byte           |
+// clang-format on
 //
 // Numbers are in host byte order, addresses in network byte order (see
 // schema.h). Non-IP frames have zero addresses and ports and carry their
@@ -43,7 +44,9 @@ enum PacketFlags : uint8_t {
   kPacketIpv6 = 1 << 1,
   kPacketFragment = 1 << 2,   // an IP fragment; only the first has ports
   kPacketVxlan = 1 << 3,      // headers are the inner frame of a VXLAN packet
-  kPacketTruncated = 1 << 4,  // the frame ended inside a header
+  // Reserved: the dataplane drops frames truncated inside a header (its
+  // parse_* drop reasons) rather than recording them, so never set today.
+  kPacketTruncated = 1 << 4,
 };
 
 struct alignas(64) PacketRecord {

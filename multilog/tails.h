@@ -103,6 +103,18 @@ class Tails {
     slots_[slot].start.store(offset, std::memory_order_relaxed);
     return offset;
   }
+  // A claim that leaves the slot alone, for a claimer whose slot already
+  // holds a lower bound of this claim (DataLog::Reserver: the start of its
+  // oldest batch in flight). Returns the offset.
+  uint64_t ClaimKeepSlot(uint64_t bytes) {
+    return write_tail_.fetch_add(bytes, std::memory_order_seq_cst);
+  }
+  // Sets the slot to a new lower bound that is at or below every byte its
+  // owner still writes (kIdle: none). Release: the data below it, and
+  // whatever the owner learned was complete, is visible with it.
+  void SetSlot(uint32_t slot, uint64_t lower) {
+    slots_[slot].start.store(lower, std::memory_order_release);
+  }
   // The bounded claim: claims [x, x+bytes) only if x+bytes <= limit. Call
   // after Announce. On success returns true and sets *offset; on failure
   // the slot is left announced (call Abandon or retry).
