@@ -26,6 +26,7 @@
 
 #include "multilog/multilog.h"
 #include "multilog/packet_schema.h"
+#include "tests/bench/bench_program.h"
 
 namespace loupe {
 namespace {
@@ -72,26 +73,6 @@ std::vector<PacketRecord> MakePool(size_t n, uint32_t hosts, uint64_t seed) {
   return pool;
 }
 
-const char* const kFilters[][2] = {
-    {"https", "dst_port == 443"},      {"http", "dst_port == 80"},
-    {"udp", "proto == udp"},           {"dns", "dst_port == 53"},
-    {"net1", "src_ip in 10.1.0.0/16"}, {"big", "ip_len > 1000"},
-    {"syn", "tcp_flags == 2"},         {"admin", "dst_port in {22, 3389}"},
-    {"not_tcp", "!(proto == tcp)"},    {"iperf", "dst_port == 5201"},
-};
-const char* const kAggregates[][3] = {
-    {"https_count", "https", "COUNT()"},
-    {"http_bytes", "http", "SUM(ip_len)"},
-    {"udp_bytes", "udp", "SUM(ip_len)"},
-    {"dns_count", "dns", "COUNT()"},
-    {"net1_p99", "net1", "P99(ip_len)"},
-    {"big_max", "big", "MAX(ip_len)"},
-    {"syn_count", "syn", "COUNT()"},
-    {"admin_count", "admin", "COUNT()"},
-    {"not_tcp_min", "not_tcp", "MIN(ip_len)"},
-    {"iperf_bytes", "iperf", "SUM(ip_len)"},
-};
-
 std::unique_ptr<Multilog> OpenConfigured(bool index, bool filters,
                                          uint64_t records) {
   MultilogOptions options;
@@ -100,21 +81,8 @@ std::unique_ptr<Multilog> OpenConfigured(bool index, bool filters,
   options.start_monitor = filters;  // the 1,000 triggers run for real
   auto log = Multilog::Open("bench", PacketSchema(), options);
   if (!log.ok()) return nullptr;
-  if (index && !(*log)->AddIndex({"src_ip", 0}).ok()) return nullptr;
-  if (filters) {
-    for (const auto& f : kFilters) {
-      if (!(*log)->AddFilter(f[0], f[1]).ok()) return nullptr;
-    }
-    for (const auto& a : kAggregates) {
-      if (!(*log)->AddAggregate(a[0], a[1], a[2]).ok()) return nullptr;
-    }
-    for (int t = 0; t < 1000; ++t) {
-      const auto& a = kAggregates[t % 10];
-      std::string cond = std::string(a[0]) + " > " + std::to_string(1e6 + t);
-      if (!(*log)->AddTrigger("t" + std::to_string(t), cond).ok())
-        return nullptr;
-    }
-  }
+  if (index && !bench::AddIndexProgram(**log)) return nullptr;
+  if (filters && !bench::AddFilterProgram(**log)) return nullptr;
   return std::move(log).value();
 }
 
