@@ -383,7 +383,8 @@ void DataLog::CopyIn(uint64_t offset, const uint8_t* data, uint64_t bytes) {
   }
 }
 
-Status DataLog::AppendSlow(uint32_t slot, uint64_t bytes, uint64_t* offset) {
+Status DataLog::AppendSlow(uint32_t slot, uint64_t bytes, uint64_t* offset,
+                           bool* retry) {
   bool stalled = false;
   uint32_t round = 0;
   for (;;) {
@@ -413,6 +414,10 @@ Status DataLog::AppendSlow(uint32_t slot, uint64_t bytes, uint64_t* offset) {
       stalled = true;
       alloc_stalls_.fetch_add(1, std::memory_order_relaxed);
       Wake();
+    }
+    if (retry != nullptr) {
+      *retry = true;
+      return Status::Unavailable("data log: waiting for memory");
     }
     Backoff(&round);
   }

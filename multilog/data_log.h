@@ -216,7 +216,10 @@ class DataLog {
     return table_[BlockIndex(offset) & table_mask_].load(
         std::memory_order_acquire);
   }
-  Status AppendSlow(uint32_t slot, uint64_t bytes, uint64_t* offset);
+  // Claims when the allocator has caught up, waiting for it -- or, if
+  // `retry` is not null, returning kUnavailable with *retry set instead.
+  Status AppendSlow(uint32_t slot, uint64_t bytes, uint64_t* offset,
+                    bool* retry);
   void AwaitMemory(uint64_t end);
   void CopyIn(uint64_t offset, const uint8_t* data, uint64_t bytes);
   Status Commit(uint64_t upto);
@@ -307,6 +310,31 @@ class DataLog::Writer {
   template <typename Fn>
   Result<uint64_t> Append(const void* records, size_t bytes,
                           Fn&& before_publish) {
+    return AppendImpl(records, bytes, before_publish, nullptr);
+  }
+  // As above, but when the allocator is behind it neither claims nor
+  // waits: it returns kUnavailable and sets *retry. For callers inside an
+  // RCU read-side critical section (Multilog), which must leave it before
+  // waiting -- the allocator may be waiting for a grace period to recycle
+  // retired blocks.
+  template <typename Fn>
+  Result<uint64_t> TryAppend(const void* records, size_t bytes,
+                             Fn&& before_publish, bool* retry) {
+    *retry = false;
+    return AppendImpl(records, bytes, before_publish, retry);
+  }
+
+  // This writer's slot, in [0, max_writers): identifies it to per-writer
+  // structures (filter and aggregate logs).
+  uint32_t slot() const { return slot_; }
+
+ private:
+  friend class DataLog;
+  Writer(DataLog* log, uint32_t slot) : log_(log), slot_(slot) {}
+  Status BadSize(size_t bytes) const;
+  template <typename Fn>
+  Result<uint64_t> AppendImpl(const void* records, size_t bytes,
+                              Fn& before_publish, bool* retry) {
     const uint64_t n = bytes;
     if (n == 0 || n % log_->record_size_ != 0 || n > log_->max_batch_bytes_)
         [[unlikely]] {
@@ -325,7 +353,7 @@ class DataLog::Writer {
         log_->AwaitMemory(offset + n);
       }
     } else {
-      Status s = log_->AppendSlow(slot_, n, &offset);
+      Status s = log_->AppendSlow(slot_, n, &offset, retry);
       if (!s.ok()) return s;
     }
     log_->CopyIn(offset, static_cast<const uint8_t*>(records), n);
@@ -337,15 +365,6 @@ class DataLog::Writer {
     }
     return offset;
   }
-
-  // This writer's slot, in [0, max_writers): identifies it to per-writer
-  // structures (filter and aggregate logs).
-  uint32_t slot() const { return slot_; }
-
- private:
-  friend class DataLog;
-  Writer(DataLog* log, uint32_t slot) : log_(log), slot_(slot) {}
-  Status BadSize(size_t bytes) const;
 
   DataLog* const log_;
   const uint32_t slot_;

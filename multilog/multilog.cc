@@ -136,17 +136,37 @@ Result<std::unique_ptr<Multilog::Writer>> Multilog::NewWriter() {
 }
 
 Result<uint64_t> Multilog::Writer::Append(const void* records, size_t bytes) {
-  // The claim happens inside the read-side critical section: arming relies
-  // on a grace period covering every batch that loaded an older set.
-  internal::RcuReadLock lock;
-  // Acquire pairs with the release in Multilog::Publish.
-  const ControlSet* set = log_->set_.load(std::memory_order_acquire);
-  const uint32_t slot = writer_->slot();
   const auto* data = static_cast<const uint8_t*>(records);
-  if (set->empty()) return writer_->Append(records, bytes);
-  return writer_->Append(records, bytes, [&](uint64_t offset) {
-    log_->BeforePublish(*set, slot, data, bytes, offset);
-  });
+  const uint32_t slot = writer_->slot();
+  for (uint32_t round = 0;; ++round) {
+    bool retry = false;
+    {
+      // The claim happens inside the read-side critical section: arming
+      // relies on a grace period covering every batch that loaded an older
+      // set.
+      internal::RcuReadLock lock;
+      // Acquire pairs with the release in Multilog::Publish.
+      const ControlSet* set = log_->set_.load(std::memory_order_acquire);
+      Result<uint64_t> r =
+          set->empty()
+              ? writer_->TryAppend(
+                    records, bytes, [](uint64_t) {}, &retry)
+              : writer_->TryAppend(
+                    records, bytes,
+                    [&](uint64_t offset) {
+                      log_->BeforePublish(*set, slot, data, bytes, offset);
+                    },
+                    &retry);
+      if (!retry) return r;
+    }
+    // The allocator is behind, and it may be waiting for a grace period
+    // (recycling retired blocks): wait outside the read-side section.
+    if (round < 64) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
 }
 
 void Multilog::Writer::Adopt(const Reserver& reserver, uint64_t offset,

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "multilog/packet_schema.h"
@@ -252,6 +253,40 @@ TEST_F(MultilogTest, TriggersFireIntoTheAlertLogAndSubscribers) {
   EXPECT_EQ(seen[0].sequence, alerts[0].sequence);
   EXPECT_TRUE(log_->GetAlerts(0, UINT64_MAX, "never").empty());
   log_->alerts().Unsubscribe(id);
+}
+
+// Writers that outrun the allocator of a flight-recorder log: the
+// allocator recycles retired blocks after a grace period, so a writer must
+// not wait for memory inside its read-side critical section (it once did,
+// and the two waited for each other forever).
+TEST(MultilogRetentionTest, WritersOutrunningRecyclingNeverDeadlock) {
+  MultilogOptions o;
+  o.start_monitor = false;
+  o.data.block_records = 1024;
+  o.data.preallocate_bytes = 64 * 1024;
+  o.data.retention.max_bytes = 4 * 1024 * sizeof(PacketRecord);
+  auto log = Multilog::Open("ring", PacketSchema(), o);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_TRUE((*log)->AddFilter("tcp", "proto == tcp").ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto w = (*log)->NewWriter();
+      ASSERT_TRUE(w.ok());
+      std::vector<PacketRecord> batch(32);
+      std::memset(batch.data(), 0, batch.size() * sizeof(PacketRecord));
+      for (auto& r : batch) r.proto = 6;
+      for (int i = 0; i < 4000; ++i) {
+        ASSERT_TRUE((*w)->Append(batch.data(), 32 * sizeof(PacketRecord)).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ((*log)->data_log().read_tail(),
+            4u * 4000 * 32 * sizeof(PacketRecord));
+  EXPECT_GT((*log)->data_log().stats().blocks_recycled +
+                (*log)->data_log().stats().blocks_retired,
+            0u);
 }
 
 }  // namespace
