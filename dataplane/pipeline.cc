@@ -256,15 +256,14 @@ void Pipeline::RunRx(RxLcore& rx) {
   while (!stop_rx_.load(std::memory_order_relaxed)) {
     bool busy = false;
     for (RxQueue& q : rx.queues) {
-      uint16_t want = burst;
       if (q.max_pps != 0) {
+        // Whole bursts at the average rate, as a NIC at that rate would
+        // deliver them: wait until a burst's worth is allowed.
         const uint64_t allowed = static_cast<uint64_t>(
             U128{rte_rdtsc() - q.start_tsc} * q.max_pps / hz);
-        if (allowed <= q.taken) continue;
-        want =
-            static_cast<uint16_t>(std::min<uint64_t>(burst, allowed - q.taken));
+        if (allowed < q.taken + burst) continue;
       }
-      const uint16_t n = rte_eth_rx_burst(q.port_id, 0, mbufs, want);
+      const uint16_t n = rte_eth_rx_burst(q.port_id, 0, mbufs, burst);
       if (n == 0) continue;
       q.taken += n;
       busy = true;
