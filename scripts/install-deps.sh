@@ -14,7 +14,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing: clang++ and its libFuzzer runtime (libclang_rt.fuzzer)
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libtomlplusplus-dev libcpp-httplib-dev prometheus prometheus-alertmanager python3-scapy iproute2 libpcap-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh Debian 12 machine, as root: installs
 # the dependencies, builds, and runs every test suite:
-#   build/       release build: suites unit and stress
+#   build/       release build: suites unit, stress and integration (real
+#                loupe-agent processes, Alertmanager, promtool)
 #   build-tsan/  ThreadSanitizer: suite stress (the lock-free code)
 #   build-asan/  AddressSanitizer + UBSan: suites unit and stress
 # Exits non-zero on the first failure. Ends with one line
@@ -36,7 +37,7 @@ run_suites() {
 }
 
 setup build --buildtype=release
-run_suites build unit stress
+run_suites build unit stress integration
 
 setup build-tsan --buildtype=debugoptimized -Db_sanitize=thread
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

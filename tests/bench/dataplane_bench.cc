@@ -169,6 +169,8 @@ void RunConfig(const char* name, bool program, const std::string& source,
   PipelineOptions po;
   po.ports.push_back({source, device, 4096, 32767, 512, max_pps});
   po.idle_sleep_us = 0;
+  po.ring_size =
+      8192;  // 8192 bursts: ~17 ms of line rate, to ride out preemption
   auto p = Pipeline::Create(log->get(), po);
   if (!p.ok()) {
     std::fprintf(stderr, "pipeline: %s\n", p.status().ToString().c_str());

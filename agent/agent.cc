@@ -1,0 +1,317 @@
+#include "agent/agent.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+
+#include "agent/alert_sinks.h"
+#include "agent/log.h"
+#include "agent/metrics.h"
+#include "agent/multilog_registry.h"
+#include "agent/service.h"
+#include "dataplane/eal.h"
+#include "dataplane/pipeline.h"
+
+namespace loupe::agent {
+namespace {
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+// "12.3M", "456k", "789".
+std::string Human(double v) {
+  if (v >= 1e9) return Fixed(v / 1e9, 2) + "G";
+  if (v >= 1e6) return Fixed(v / 1e6, 2) + "M";
+  if (v >= 1e3) return Fixed(v / 1e3, 1) + "k";
+  return Fixed(v, 0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::Start(const AgentConfig& config) {
+  std::unique_ptr<Agent> agent(new Agent(config));
+  Status s = agent->StartParts();
+  if (!s.ok()) {
+    agent->Stop();
+    return s;
+  }
+  return agent;
+}
+
+Agent::Agent(const AgentConfig& config)
+    : config_(config),
+      started_(std::chrono::steady_clock::now()),
+      last_figures_(started_) {}
+
+Agent::~Agent() { Stop(); }
+
+Status Agent::StartParts() {
+  // 1. Multilogs and their startup programs.
+  registry_ = std::make_unique<MultilogRegistry>();
+  for (const MultilogConfig& m : config_.multilogs) {
+    const std::string where =
+        config_.source + ":" + std::to_string(m.line) + ": multilog " + m.name;
+    Result<Schema> schema = ResolveSchema(m.schema);
+    if (!schema.ok()) return schema.status().Annotate(where);
+    OpenReport report;
+    Result<std::shared_ptr<Multilog>> log =
+        registry_->Create(m.name, *schema, ToMultilogOptions(m), &report);
+    if (!log.ok()) {
+      return log.status().Annotate(where);
+    }
+    if (report.reopened) {
+      Log(LogLevel::kInfo,
+          "multilog " + m.name + ": reopened " + m.directory + ", " +
+              std::to_string(report.recovered_bytes) + " bytes recovered" +
+              (report.detail.empty() ? "" : "; " + report.detail));
+    }
+    Multilog& ml = **log;
+    auto fail = [&](int line, const Status& st) {
+      return st.Annotate(config_.source + ":" + std::to_string(line) +
+                         ": multilog " + m.name);
+    };
+    for (const IndexConfig& i : m.indexes) {
+      if (Status st = ml.AddIndex({i.column, i.bucket}); !st.ok()) {
+        return fail(i.line, st);
+      }
+    }
+    for (const FilterConfig& f : m.filters) {
+      if (Status st = ml.AddFilter(f.name, f.expression); !st.ok()) {
+        return fail(f.line, st);
+      }
+    }
+    for (const AggregateConfig& a : m.aggregates) {
+      if (Status st = ml.AddAggregate(a.name, a.filter, a.expression);
+          !st.ok()) {
+        return fail(a.line, st);
+      }
+    }
+    for (const TriggerConfig& t : m.triggers) {
+      TriggerOptions to;
+      to.period = t.period;
+      if (Status st = ml.AddTrigger(t.name, t.condition, to); !st.ok()) {
+        return fail(t.line, st);
+      }
+    }
+    Log(LogLevel::kInfo,
+        "multilog " + m.name + ": " + std::to_string(m.indexes.size()) +
+            " indexes, " + std::to_string(m.filters.size()) + " filters, " +
+            std::to_string(m.aggregates.size()) + " aggregates, " +
+            std::to_string(m.triggers.size()) + " triggers");
+  }
+
+  // 2. Alert sinks, fed by every configured multilog's alert log. (The
+  // gRPC stream is served by the service itself.)
+  std::vector<std::unique_ptr<AlertSink>> sinks;
+  for (const AlertSinkConfig& c : config_.alerts.sinks) {
+    SinkConfig sc;
+    sc.type = std::string(SinkTypeName(c.type));
+    sc.path = c.path;
+    sc.address = c.address;
+    sc.facility = c.facility;
+    sc.url = c.url;
+    sc.resolve_after = c.resolve_after;
+    sc.name = c.name;
+    Result<std::unique_ptr<AlertSink>> sink = MakeSink(sc, config_.host);
+    if (!sink.ok()) {
+      return sink.status().Annotate(config_.source + ":" +
+                                    std::to_string(c.line));
+    }
+    sinks.push_back(std::move(*sink));
+  }
+  DispatcherOptions dopt;
+  dopt.queue_capacity = config_.alerts.queue;
+  dispatcher_ = std::make_unique<AlertDispatcher>(std::move(sinks), dopt);
+  for (const HostedMultilog& h : registry_->List()) {
+    AlertDispatcher* d = dispatcher_.get();
+    const std::string host = config_.host;
+    const std::string name = h.name;
+    const uint64_t id =
+        h.multilog->alerts().Subscribe([d, host, name](const Alert& a) {
+          AlertEvent e;
+          e.host = host;
+          e.multilog = name;
+          e.alert = a;
+          e.period =
+              std::chrono::nanoseconds(a.window_end_ns - a.window_start_ns);
+          d->Submit(e);
+          Log(LogLevel::kInfo, "alert: " + name + "/" + a.trigger + ": " +
+                                   a.aggregate + " = " + Fixed(a.value, 2) +
+                                   ", threshold " + Fixed(a.threshold, 2));
+        });
+    subscriptions_.emplace_back(h.name, id);
+  }
+
+  // 3. The gRPC service: a port already taken fails here, before DPDK.
+  service_ = std::make_unique<AgentService>(
+      registry_.get(), config_.host,
+      [this]() -> std::optional<dataplane::PipelineStats> {
+        if (pipeline_ == nullptr) return std::nullopt;
+        return pipeline_->stats();
+      });
+  std::string error;
+  server_ = StartServer(config_.listen, service_.get(), &error, &grpc_port_);
+  if (server_ == nullptr) return Status::Unavailable(error);
+  Log(LogLevel::kInfo, "gRPC API on " + config_.listen + " (port " +
+                           std::to_string(grpc_port_) + ")");
+
+  // 4. /metrics.
+  if (!config_.metrics_listen.empty()) {
+    Result<std::unique_ptr<MetricsServer>> m = MetricsServer::Start(
+        config_.metrics_listen, [this] { return RenderMetricsText(); });
+    if (!m.ok()) return m.status();
+    metrics_ = std::move(*m);
+    Log(LogLevel::kInfo, "metrics on http://" + metrics_->host() + ":" +
+                             std::to_string(metrics_->port()) + "/metrics");
+  }
+
+  // 5. The dataplane.
+  if (!config_.ports.empty()) {
+    if (Status st = dataplane::InitEal(config_.eal_args); !st.ok()) return st;
+    eal_ = true;
+    Result<std::shared_ptr<Multilog>> log =
+        registry_->Find(config_.dataplane.multilog);
+    if (!log.ok()) return log.status();
+    dataplane::PipelineOptions po;
+    for (const PortConfig& p : config_.ports) {
+      dataplane::PortOptions o;
+      o.name = p.name;
+      o.device = p.device;
+      o.rx_descriptors = p.rx_descriptors;
+      o.max_pps = p.max_pps;
+      o.mbufs = config_.dataplane.mbufs;
+      o.mbuf_cache = config_.dataplane.mbuf_cache;
+      po.ports.push_back(o);
+    }
+    po.writers = config_.dataplane.writers;
+    po.rx_lcores.assign(config_.dataplane.rx_lcores.begin(),
+                        config_.dataplane.rx_lcores.end());
+    po.writer_lcores.assign(config_.dataplane.writer_lcores.begin(),
+                            config_.dataplane.writer_lcores.end());
+    po.burst = config_.dataplane.burst;
+    po.ring_size = config_.dataplane.ring_size;
+    Result<std::unique_ptr<dataplane::Pipeline>> p =
+        dataplane::Pipeline::Create(log->get(), po);
+    if (!p.ok()) return p.status();
+    if (Status st = registry_->Pin(config_.dataplane.multilog); !st.ok()) {
+      return st;
+    }
+    if (Status st = (*p)->Start(); !st.ok()) return st;
+    pipeline_ = std::move(*p);
+    std::string ports;
+    for (const PortConfig& pc : config_.ports) {
+      ports += (ports.empty() ? "" : ", ") + pc.name + " (" + pc.device + ")";
+    }
+    Log(LogLevel::kInfo, "dataplane: recording " + ports + " into multilog " +
+                             config_.dataplane.multilog + " with " +
+                             std::to_string(po.writers) + " writer lcore(s)");
+  }
+  return Status::Ok();
+}
+
+void Agent::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (service_ != nullptr) service_->Shutdown();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(2));
+    server_.reset();
+  }
+  if (metrics_ != nullptr) metrics_->Stop();
+  if (pipeline_ != nullptr) {
+    pipeline_->Stop();
+    const dataplane::PipelineStats s = pipeline_->stats();
+    Log(LogLevel::kInfo,
+        "dataplane stopped: " + std::to_string(s.total.received) +
+            " packets received, " + std::to_string(s.total.recorded) +
+            " recorded, " + std::to_string(s.total.dropped()) + " dropped");
+    pipeline_.reset();
+  }
+  if (registry_ != nullptr) {
+    for (const HostedMultilog& h : registry_->List()) {
+      if (h.multilog->data_log().options().mode == StorageMode::kInMemory) {
+        continue;
+      }
+      Status s = h.multilog->data_log().Flush();
+      if (!s.ok()) {
+        Log(LogLevel::kError,
+            "multilog " + h.name + ": flush failed: " + s.ToString());
+      }
+    }
+    for (const auto& [name, id] : subscriptions_) {
+      Result<std::shared_ptr<Multilog>> log = registry_->Find(name);
+      if (log.ok()) (*log)->alerts().Unsubscribe(id);
+    }
+  }
+  subscriptions_.clear();
+  if (dispatcher_ != nullptr) dispatcher_->Stop();
+  metrics_.reset();
+  service_.reset();
+  if (eal_) {
+    dataplane::CleanupEal();
+    eal_ = false;
+  }
+}
+
+std::string Agent::RenderMetricsText() const {
+  MetricsInput in;
+  in.version = LOUPE_VERSION;
+  in.uptime = std::chrono::steady_clock::now() - started_;
+  if (pipeline_ != nullptr) in.pipeline = pipeline_->stats();
+  for (const HostedMultilog& h : registry_->List()) {
+    MultilogMetrics m;
+    m.name = h.name;
+    m.data_log = h.multilog->data_log().stats();
+    m.memory_bytes = h.multilog->memory_bytes();
+    m.alerts = h.multilog->alerts().size();
+    m.indexes = h.multilog->ListIndexes().size();
+    m.filters = h.multilog->ListFilters().size();
+    m.aggregates = h.multilog->ListAggregates().size();
+    m.triggers = h.multilog->ListTriggers().size();
+    in.multilogs.push_back(std::move(m));
+  }
+  if (dispatcher_ != nullptr) in.sinks = dispatcher_->stats();
+  if (service_ != nullptr) {
+    for (const RpcMethodStats& r : service_->rpc_stats()) {
+      in.rpc.push_back({r.method, r.calls, r.errors});
+    }
+  }
+  return RenderMetrics(in);
+}
+
+void Agent::LogFigures() {
+  const auto now = std::chrono::steady_clock::now();
+  const double dt = std::chrono::duration<double>(now - last_figures_).count();
+  last_figures_ = now;
+  if (pipeline_ == nullptr || dt <= 0) return;
+  const dataplane::PipelineStats s = pipeline_->stats();
+  const double pps =
+      static_cast<double>(s.total.recorded - last_recorded_) / dt;
+  const double bps =
+      static_cast<double>(s.total.recorded_bytes - last_bytes_) / dt;
+  const uint64_t dropped = s.total.dropped();
+  std::string line = "recorded " + Human(pps) + " packets/s, " +
+                     Human(bps * 8) + "bit/s; total " +
+                     std::to_string(s.total.recorded) + " recorded, " +
+                     std::to_string(dropped) + " dropped";
+  if (dropped != last_dropped_) {
+    line += " (+" + std::to_string(dropped - last_dropped_) + ":";
+    for (size_t d = 0; d < dataplane::kNumDropReasons; ++d) {
+      if (s.total.drops[d] != 0) {
+        line += std::string(" ") + dataplane::DropReasonName(d) + "=" +
+                std::to_string(s.total.drops[d]);
+      }
+    }
+    line += ")";
+  }
+  last_recorded_ = s.total.recorded;
+  last_bytes_ = s.total.recorded_bytes;
+  last_dropped_ = dropped;
+  Log(LogLevel::kInfo, line);
+}
+
+}  // namespace loupe::agent

@@ -1,0 +1,205 @@
+// The agent's configuration: what `loupe-agent --config FILE` reads. The
+// file is TOML (see config/default.toml for every key, documented); this
+// header gives the parsed form and the loader, which only parses and
+// validates -- it opens no port, multilog or socket. A file is refused as a
+// whole with every error found (up to kMaxConfigErrors), one per line, each
+// naming the file, line, key and what was wrong:
+//
+//   config/default.toml:23: multilog[0].retention.max_bytes: expected a size
+//   like "2GiB", got "lots"
+//
+// Besides types and ranges, the loader checks what the agent would
+// otherwise only find at start-up: schemas parse, indexes name columns,
+// filters and aggregates parse and bind to their multilog's schema,
+// aggregates name filters and triggers name aggregates that exist, and the
+// dataplane's multilog exists and has the packet schema.
+//
+// Strings may use the environment: ${NAME} is the value of NAME (an error
+// naming the key when NAME is unset), ${NAME:-default} falls back to
+// `default` when NAME is unset or empty, and $$ is a literal '$'.
+//
+// Everything here is a value type or a function without shared state;
+// thread-safe. ParseConfig is pure except for reading the environment
+// through its EnvLookup and, when [agent] host is absent, gethostname().
+#ifndef LOUPE_AGENT_CONFIG_H_
+#define LOUPE_AGENT_CONFIG_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "multilog/data_log.h"
+#include "multilog/multilog.h"
+#include "multilog/schema.h"
+#include "multilog/status.h"
+
+namespace loupe::agent {
+
+// Errors reported before "... and N more errors".
+inline constexpr size_t kMaxConfigErrors = 20;
+// The `schema` value that selects PacketSchema().
+inline constexpr std::string_view kPacketSchemaName = "packet";
+
+// [[port]]: one DPDK device the mirror arrives on.
+struct PortConfig {
+  std::string name;    // identifier, for stats and messages
+  std::string device;  // a DPDK device: "net_pcap0,rx_pcap=x.pcap", a PCI id
+  uint16_t rx_descriptors = 1024;
+  uint64_t max_pps = 0;  // receive at most this many packets/s; 0: no cap
+  int line = 0;          // where the [[port]] starts
+};
+
+// [dataplane]: how ports feed a multilog.
+struct DataplaneConfig {
+  std::string multilog = "packets";  // a [[multilog]] with schema "packet"
+  uint32_t writers = 1;              // writer lcores
+  std::vector<uint32_t> rx_lcores;   // empty: chosen automatically
+  std::vector<uint32_t> writer_lcores;
+  uint32_t burst = 32;  // packets per rte_eth_rx_burst
+  uint32_t ring_size = 8192;
+  uint32_t mbufs = 8191;
+  uint32_t mbuf_cache = 256;
+};
+
+struct IndexConfig {
+  std::string column;
+  uint64_t bucket = 0;  // IndexSpec::bucket
+  int line = 0;
+};
+
+struct FilterConfig {
+  std::string name;
+  std::string expression;
+  int line = 0;
+};
+
+struct AggregateConfig {
+  std::string name;
+  std::string filter;
+  std::string expression;
+  int line = 0;
+};
+
+struct TriggerConfig {
+  std::string name;
+  std::string condition;  // "<aggregate> <op> <number>"
+  std::chrono::nanoseconds period = std::chrono::seconds(1);
+  int line = 0;
+};
+
+// [[multilog]]: one multilog the agent opens at start-up, with its initial
+// control program.
+struct MultilogConfig {
+  std::string name;
+  std::string schema;  // kPacketSchemaName, or Schema::Parse's text form
+  StorageMode storage = StorageMode::kInMemory;
+  std::string directory;  // the durable modes only, and required there
+  std::chrono::milliseconds flush_interval{100};  // durable-relaxed
+  RetentionPolicy retention;
+  uint64_t capacity_bytes = 0;  // 0: unbounded
+  uint64_t preallocate_bytes = 64ull << 20;
+  uint32_t block_records = 1u << 16;
+  std::chrono::nanoseconds bucket = std::chrono::milliseconds(1);
+  std::vector<IndexConfig> indexes;
+  std::vector<FilterConfig> filters;
+  std::vector<AggregateConfig> aggregates;
+  std::vector<TriggerConfig> triggers;
+  int line = 0;  // where the [[multilog]] starts
+};
+
+enum class SinkType : uint8_t { kJsonl, kSyslog, kAlertmanager };
+
+// "jsonl", "syslog", "alertmanager".
+std::string_view SinkTypeName(SinkType type);
+
+// [[alerts.sink]]: where alerts go besides the gRPC stream. Only the fields
+// of its type are read; the loader refuses the others. (The sinks' own
+// agent/alert_sinks.h SinkConfig takes the type as its name.)
+struct AlertSinkConfig {
+  SinkType type = SinkType::kJsonl;
+  std::string name;  // in stats; empty: the sink's default
+  std::string path;  // jsonl: a file, appended to, or "-" for stdout
+  // syslog: "unix:/dev/log" or "udp:HOST:PORT"; facility user, daemon or
+  // local0..local7.
+  std::string address = "unix:/dev/log";
+  std::string facility = "local0";
+  std::string url;  // alertmanager: "http[s]://HOST[:PORT][/PATH]"
+  // alertmanager: resolve an alert this long after its last firing; 0 is
+  // the sink's default (twice the trigger's period).
+  std::chrono::nanoseconds resolve_after{0};
+  int line = 0;
+};
+
+struct AlertsConfig {
+  uint32_t queue = 1024;  // per sink; alerts beyond it are dropped, counted
+  std::vector<AlertSinkConfig> sinks;
+};
+
+struct AgentConfig {
+  std::string source;  // the file, for messages
+
+  // [agent]
+  std::string host;                       // name in alerts; default: hostname
+  std::string listen = "127.0.0.1:7070";  // gRPC
+  std::string metrics_listen = "127.0.0.1:9470";  // /metrics; "": off
+  std::string log_level = "info";                 // error | warn | info | debug
+
+  // [dpdk]
+  std::vector<std::string> eal_args;  // rte_eal_init's, after argv[0]
+
+  std::vector<PortConfig> ports;  // none: an agent for RPC-fed multilogs
+  DataplaneConfig dataplane;
+  std::vector<MultilogConfig> multilogs;
+  AlertsConfig alerts;
+};
+
+// Looks up an environment variable; nullopt when it is unset.
+using EnvLookup =
+    std::function<std::optional<std::string>(const std::string& name)>;
+// getenv.
+EnvLookup ProcessEnvironment();
+
+// Reads, parses and validates `path` (named as given in messages).
+// kNotFound/kIoError when it cannot be read, kInvalidArgument with every
+// error otherwise.
+Result<AgentConfig> LoadConfig(const std::string& path,
+                               const EnvLookup& env = ProcessEnvironment());
+// The same for text already in memory; `source_name` names it in messages.
+Result<AgentConfig> ParseConfig(std::string_view text,
+                                const std::string& source_name,
+                                const EnvLookup& env = ProcessEnvironment());
+
+// Re-checks a config after the agent changed it (flag overrides): every
+// check ParseConfig makes past reading the TOML. Messages name the key,
+// but no line ("<source>: agent.listen: ...").
+Status ValidateConfig(const AgentConfig& config);
+
+// For flags, and the config's own values. Each error message reads well
+// after "<key>: ".
+//
+// A byte count: a plain integer, or a number and a unit: B; KiB MiB GiB
+// TiB PiB EiB (powers of 1024); kB KB MB GB TB PB EB (powers of 1000).
+// Units ignore case; a fraction must come to whole bytes ("1.5KiB").
+Result<uint64_t> ParseSize(std::string_view text);
+// "0", or one or more of number and unit: ns us ms s m h d ("1h30m",
+// "1.5s"); the total must be whole nanoseconds and at most about 292 years.
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+// HOST:PORT, where HOST is a name, an IPv4 address or a bracketed IPv6
+// address ("[::1]:7070"); port 0 asks for any free port.
+Status CheckListenAddress(std::string_view address);
+
+// The Schema a MultilogConfig::schema names: PacketSchema() for "packet",
+// else Schema::Parse(schema).
+Result<Schema> ResolveSchema(std::string_view schema);
+// The options to Multilog::Open a configured multilog with (start_monitor
+// and trigger_grace keep their defaults; max_writers is the agent's call).
+MultilogOptions ToMultilogOptions(const MultilogConfig& multilog);
+
+}  // namespace loupe::agent
+
+#endif  // LOUPE_AGENT_CONFIG_H_

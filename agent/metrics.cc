@@ -1,0 +1,328 @@
+#include "agent/metrics.h"
+
+#include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "agent/internal/host_port.h"
+#include "agent/prometheus_text.h"
+
+namespace loupe::agent {
+namespace {
+
+using dataplane::DropReasonName;
+using dataplane::kNumDropReasons;
+
+constexpr auto kCounter = MetricType::kCounter;
+constexpr auto kGauge = MetricType::kGauge;
+
+// Threads answering scrapes; Prometheus scrapes one at a time.
+constexpr size_t kServerThreads = 2;
+// Short, so that Stop need not wait long for idle keep-alive connections.
+constexpr time_t kKeepAliveSeconds = 1;
+
+constexpr std::string_view kIndexPage =
+    "loupe-agent\n\nPrometheus metrics: /metrics\n";
+
+void RenderPipeline(PrometheusTextWriter& w,
+                    const dataplane::PipelineStats& p) {
+  w.Family("loupe_dataplane_up",
+           "1 if the packet pipeline is running, 0 otherwise.", kGauge);
+  w.Sample({}, uint64_t{p.running ? 1u : 0u});
+
+  struct PortCounter {
+    const char* name;
+    const char* help;
+    uint64_t dataplane::PortStats::*field;
+  };
+  static constexpr PortCounter kPortCounters[] = {
+      {"loupe_port_received_packets_total",
+       "Packets the port saw: delivered, missed by the NIC or without mbuf.",
+       &dataplane::PortStats::received},
+      {"loupe_port_received_bytes_total",
+       "Bytes of the packets the port delivered.",
+       &dataplane::PortStats::received_bytes},
+      {"loupe_port_recorded_packets_total",
+       "Packets of the port recorded into the multilog.",
+       &dataplane::PortStats::recorded},
+      {"loupe_port_recorded_bytes_total",
+       "Frame bytes of the packets of the port recorded into the multilog.",
+       &dataplane::PortStats::recorded_bytes},
+  };
+  for (const PortCounter& c : kPortCounters) {
+    w.Family(c.name, c.help, kCounter);
+    for (const auto& port : p.ports)
+      w.Sample({{"port", port.name}}, port.*c.field);
+  }
+  w.Family("loupe_port_dropped_packets_total",
+           "Packets of the port not recorded, by reason; received equals "
+           "recorded plus the drops of every reason.",
+           kCounter);
+  for (const auto& port : p.ports) {
+    for (size_t r = 0; r < kNumDropReasons; ++r) {
+      w.Sample({{"port", port.name}, {"reason", DropReasonName(r)}},
+               port.drops[r]);
+    }
+  }
+
+  w.Family("loupe_writer_batches_total", "Bursts written by the writer lcore.",
+           kCounter);
+  for (const auto& wr : p.writers) {
+    w.Sample({{"lcore", std::to_string(wr.lcore)}}, wr.batches);
+  }
+  w.Family("loupe_writer_records_total", "Records written by the writer lcore.",
+           kCounter);
+  for (const auto& wr : p.writers) {
+    w.Sample({{"lcore", std::to_string(wr.lcore)}}, wr.records);
+  }
+  w.Family("loupe_writer_ring_entries",
+           "Bursts waiting in the writer lcore's ring.", kGauge);
+  for (const auto& wr : p.writers) {
+    w.Sample({{"lcore", std::to_string(wr.lcore)}}, wr.ring_used);
+  }
+}
+
+void RenderMultilogs(PrometheusTextWriter& w,
+                     const std::vector<MultilogMetrics>& logs) {
+  struct Field {
+    const char* name;
+    const char* help;
+    MetricType type;
+    uint64_t (*get)(const MultilogMetrics&);
+  };
+  static constexpr Field kFields[] = {
+      {"loupe_multilog_written_bytes_total",
+       "Bytes reserved by writers in the data log (its write tail).", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.write_tail; }},
+      {"loupe_multilog_published_bytes_total",
+       "Bytes of the data log visible to readers (its read tail).", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.read_tail; }},
+      {"loupe_multilog_retired_bytes_total",
+       "Bytes of the data log retired by retention (its head).", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.head; }},
+      {"loupe_multilog_retained_bytes",
+       "Bytes of the data log readers can see: read tail minus head.", kGauge,
+       [](const MultilogMetrics& m) {
+         return m.data_log.read_tail >= m.data_log.head
+                    ? m.data_log.read_tail - m.data_log.head
+                    : uint64_t{0};
+       }},
+      {"loupe_multilog_durable_bytes_total",
+       "Bytes of the data log committed to disk (durable modes).", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.durable_tail; }},
+      {"loupe_multilog_live_blocks", "Data log blocks installed now.", kGauge,
+       [](const MultilogMetrics& m) { return m.data_log.blocks_live; }},
+      {"loupe_multilog_blocks_allocated_total",
+       "Data log blocks obtained fresh from the OS.", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.blocks_allocated; }},
+      {"loupe_multilog_blocks_recycled_total",
+       "Data log blocks reused after retention.", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.blocks_recycled; }},
+      {"loupe_multilog_blocks_retired_total",
+       "Data log blocks retired by retention.", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.blocks_retired; }},
+      {"loupe_multilog_alloc_stalls_total",
+       "Appends that waited for a data log block to be allocated.", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.alloc_stalls; }},
+      {"loupe_multilog_commits_total",
+       "Tail commits of the data log (durable modes).", kCounter,
+       [](const MultilogMetrics& m) { return m.data_log.commits; }},
+      {"loupe_multilog_data_log_memory_bytes",
+       "Memory of the data log: blocks, block table and metadata.", kGauge,
+       [](const MultilogMetrics& m) { return m.data_log.memory_bytes; }},
+      {"loupe_multilog_memory_bytes",
+       "Memory of the whole multilog: data log, indexes, filters, "
+       "aggregates.",
+       kGauge, [](const MultilogMetrics& m) { return m.memory_bytes; }},
+      {"loupe_multilog_alerts_total", "Alerts appended to the alert log.",
+       kCounter, [](const MultilogMetrics& m) { return m.alerts; }},
+      {"loupe_multilog_indexes", "Indexes installed.", kGauge,
+       [](const MultilogMetrics& m) { return m.indexes; }},
+      {"loupe_multilog_filters", "Filters installed.", kGauge,
+       [](const MultilogMetrics& m) { return m.filters; }},
+      {"loupe_multilog_aggregates", "Aggregates installed.", kGauge,
+       [](const MultilogMetrics& m) { return m.aggregates; }},
+      {"loupe_multilog_triggers", "Triggers installed.", kGauge,
+       [](const MultilogMetrics& m) { return m.triggers; }},
+  };
+  for (const Field& f : kFields) {
+    w.Family(f.name, f.help, f.type);
+    for (const auto& m : logs) w.Sample({{"multilog", m.name}}, f.get(m));
+  }
+}
+
+void RenderSinks(PrometheusTextWriter& w, const std::vector<SinkStats>& sinks) {
+  struct Field {
+    const char* name;
+    const char* help;
+    MetricType type;
+    uint64_t SinkStats::*field;
+  };
+  static constexpr Field kFields[] = {
+      {"loupe_alert_sink_submitted_total", "Alerts handed to the sink.",
+       kCounter, &SinkStats::submitted},
+      {"loupe_alert_sink_sent_total", "Alerts the sink delivered.", kCounter,
+       &SinkStats::sent},
+      {"loupe_alert_sink_failed_total",
+       "Alerts abandoned after every delivery attempt failed.", kCounter,
+       &SinkStats::failed},
+      {"loupe_alert_sink_dropped_total",
+       "Alerts dropped because the sink's queue was full or it was "
+       "stopping.",
+       kCounter, &SinkStats::dropped},
+      {"loupe_alert_sink_delivery_errors_total",
+       "Failed delivery attempts, retries included.", kCounter,
+       &SinkStats::errors},
+      {"loupe_alert_sink_queued_alerts", "Alerts waiting in the sink's queue.",
+       kGauge, &SinkStats::queued},
+      {"loupe_alert_sink_in_flight_alerts",
+       "Alerts being delivered or retried now.", kGauge, &SinkStats::in_flight},
+  };
+  for (const Field& f : kFields) {
+    w.Family(f.name, f.help, f.type);
+    for (const auto& s : sinks) {
+      w.Sample({{"sink", s.name}, {"type", s.type}}, s.*f.field);
+    }
+  }
+}
+
+}  // namespace
+
+std::string RenderMetrics(const MetricsInput& input) {
+  PrometheusTextWriter w;
+  w.Family("loupe_agent_build_info",
+           "Always 1; the version label is the agent's build version.", kGauge);
+  w.Sample({{"version", input.version}}, uint64_t{1});
+  w.Family("loupe_agent_uptime_seconds", "Seconds since the agent started.",
+           kGauge);
+  w.Sample({}, std::chrono::duration<double>(input.uptime).count());
+
+  if (input.pipeline) RenderPipeline(w, *input.pipeline);
+  RenderMultilogs(w, input.multilogs);
+  RenderSinks(w, input.sinks);
+
+  w.Family("loupe_rpc_calls_total", "RPC calls received, by method.", kCounter);
+  for (const auto& m : input.rpc) w.Sample({{"method", m.method}}, m.calls);
+  w.Family("loupe_rpc_errors_total",
+           "RPC calls that returned an error, by method.", kCounter);
+  for (const auto& m : input.rpc) w.Sample({{"method", m.method}}, m.errors);
+
+  std::string text = w.Take();
+  if (!w.status().ok()) {
+    text += "# loupe: ";
+    for (char c : w.status().message()) text += c == '\n' ? ' ' : c;
+    text += '\n';
+  }
+  return text;
+}
+
+// ------------------------------------------------------------------ server
+
+namespace {
+
+std::string LowerFirst(std::string s) {
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') {
+    s[0] = static_cast<char>(s[0] - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(
+    const std::string& host_port, std::function<std::string()> render) {
+  std::string host;
+  uint16_t port = 0;
+  if (!internal::SplitHostPort(host_port, &host, &port) &&
+      !internal::ParsePort(host_port, &port)) {
+    return Status::InvalidArgument("metrics listen '" + host_port +
+                                   "': expected HOST:PORT, e.g. "
+                                   "127.0.0.1:9470");
+  }
+  if (host.empty()) host = "127.0.0.1";
+  const std::string where =
+      "metrics listen " +
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+      std::to_string(port);
+
+  // Resolve first: httplib reports only that binding failed.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0) {
+    return Status::Unavailable(where + ": cannot resolve '" + host +
+                               "': " + LowerFirst(::gai_strerror(rc)));
+  }
+  ::freeaddrinfo(res);
+
+  auto server = std::make_unique<httplib::Server>();
+  // Not httplib's default, which adds SO_REUSEPORT and so would let a second
+  // agent bind the same port silently.
+  server->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  server->new_task_queue = [] {
+    return new httplib::ThreadPool(kServerThreads);
+  };
+  server->set_keep_alive_timeout(kKeepAliveSeconds);
+  server->Get("/metrics", [render = std::move(render)](const httplib::Request&,
+                                                       httplib::Response& r) {
+    r.set_content(render(), std::string(kPrometheusContentType).c_str());
+  });
+  server->Get("/", [](const httplib::Request&, httplib::Response& r) {
+    r.set_content(std::string(kIndexPage), "text/plain; charset=utf-8");
+  });
+
+  errno = 0;
+  int bound = -1;
+  if (port == 0) {
+    bound = server->bind_to_any_port(host);
+  } else if (server->bind_to_port(host, port)) {
+    bound = port;
+  }
+  if (bound < 0) {
+    const int err = errno;
+    return Status::Unavailable(
+        where + ": " +
+        (err != 0 ? LowerFirst(std::strerror(err)) : "cannot bind"));
+  }
+
+  auto self = std::unique_ptr<MetricsServer>(
+      new MetricsServer(std::move(host), bound, std::move(server)));
+  MetricsServer* s = self.get();
+  s->listener_ = std::thread([s] {
+    s->server_->listen_after_bind();
+    s->listener_done_.store(true);
+  });
+  // httplib's stop() does nothing until the listener runs; wait for it so
+  // that Stop() never misses it. listen_after_bind marks the server running
+  // first thing, or returns at once.
+  while (!s->server_->is_running()) {
+    if (s->listener_done_.load()) {
+      s->listener_.join();
+      return Status::Unavailable(where + ": the listener did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return self;
+}
+
+MetricsServer::MetricsServer(std::string host, int port,
+                             std::unique_ptr<httplib::Server> server)
+    : host_(std::move(host)), port_(port), server_(std::move(server)) {}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+void MetricsServer::Stop() {
+  if (server_) server_->stop();
+  if (listener_.joinable()) listener_.join();
+}
+
+}  // namespace loupe::agent

@@ -1,0 +1,225 @@
+// AgentService: the loupe-agent's gRPC service (agent/proto/loupe.proto,
+// package loupe.v1) over a MultilogRegistry, and StartServer, which serves
+// it. Every request is validated before anything changes; errors are gRPC
+// status codes carrying the multilog's message (ToGrpcStatus below).
+//
+// Threads: the synchronous gRPC API; each call runs on a gRPC server
+// thread and may run concurrently with any other. Streams (queries, alert
+// subscriptions) check ServerContext::IsCancelled between chunks, and
+// SubscribeAlerts waits in slices of 100 ms, so a cancelled or shut-down
+// stream ends promptly. The per-method counters are relaxed atomics, read
+// by rpc_stats() for the metrics page.
+//
+// Lifetimes: the registry must outlive the service, and the service must
+// outlive the grpc::Server that serves it. Shut down in this order:
+// service.Shutdown() (wakes and ends every alert subscription, later calls
+// get UNAVAILABLE), server->Shutdown(), then destroy the server and the
+// service.
+#ifndef LOUPE_AGENT_SERVICE_H_
+#define LOUPE_AGENT_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/multilog_registry.h"
+#include "agent/proto/loupe.grpc.pb.h"
+#include "dataplane/stats.h"
+#include "multilog/status.h"
+
+namespace loupe::agent {
+
+// Limits of one call; requests beyond them get INVALID_ARGUMENT or
+// RESOURCE_EXHAUSTED with the limit in the message.
+inline constexpr uint32_t kDefaultReadRecords = 1024;
+inline constexpr uint32_t kMaxReadRecords = 65536;
+inline constexpr uint64_t kMaxReadBytes = 32ull << 20;
+inline constexpr uint32_t kDefaultQueryLimit = 10'000;
+inline constexpr uint32_t kMaxQueryLimit = 1'000'000;
+// A later page re-runs its query up to its own end: pages stop here.
+inline constexpr uint64_t kMaxPagedRecords = 8'000'000;
+inline constexpr uint32_t kDefaultAlertLimit = 1'000;
+inline constexpr uint32_t kMaxAlertLimit = 100'000;
+// Alerts queued for one subscriber that reads too slowly; more are lost
+// (counted in AlertEvent.lost).
+inline constexpr size_t kMaxQueuedAlerts = 10'000;
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
+// Status code -> gRPC code, keeping the message. kExpired (retention
+// retired the data) is OUT_OF_RANGE, like an offset past the read tail: the
+// client asked outside the retained window. kCorruption is DATA_LOSS,
+// kUnavailable UNAVAILABLE, kIoError and kInternal INTERNAL.
+grpc::Status ToGrpcStatus(const Status& status);
+
+struct RpcMethodStats {
+  std::string method;  // "CreateMultilog", ...
+  uint64_t calls = 0;
+  uint64_t errors = 0;  // answered with a status other than OK
+};
+
+// Takes the dataplane's counters on demand; nullopt when there is no
+// dataplane.
+using PipelineStatsSource =
+    std::function<std::optional<dataplane::PipelineStats>()>;
+
+class AgentService final : public v1::Agent::Service {
+ public:
+  AgentService(MultilogRegistry* registry, std::string host,
+               PipelineStatsSource pipeline_stats = nullptr);
+  ~AgentService() override;
+  AgentService(const AgentService&) = delete;
+  AgentService& operator=(const AgentService&) = delete;
+
+  // Ends every alert subscription (UNAVAILABLE) and turns Health to
+  // NOT_SERVING; later calls but Health and Stats get UNAVAILABLE.
+  // Idempotent.
+  void Shutdown();
+
+  // Every method, in the order of the proto, zeros included.
+  std::vector<RpcMethodStats> rpc_stats() const;
+
+  // --- loupe.v1.Agent
+  grpc::Status CreateMultilog(grpc::ServerContext* context,
+                              const v1::CreateMultilogRequest* request,
+                              v1::CreateMultilogResponse* response) override;
+  grpc::Status DropMultilog(grpc::ServerContext* context,
+                            const v1::DropMultilogRequest* request,
+                            v1::DropMultilogResponse* response) override;
+  grpc::Status ListMultilogs(grpc::ServerContext* context,
+                             const v1::ListMultilogsRequest* request,
+                             v1::ListMultilogsResponse* response) override;
+  grpc::Status AddIndex(grpc::ServerContext* context,
+                        const v1::AddIndexRequest* request,
+                        v1::AddIndexResponse* response) override;
+  grpc::Status RemoveIndex(grpc::ServerContext* context,
+                           const v1::RemoveIndexRequest* request,
+                           v1::RemoveIndexResponse* response) override;
+  grpc::Status ListIndexes(grpc::ServerContext* context,
+                           const v1::ListIndexesRequest* request,
+                           v1::ListIndexesResponse* response) override;
+  grpc::Status AddFilter(grpc::ServerContext* context,
+                         const v1::AddFilterRequest* request,
+                         v1::AddFilterResponse* response) override;
+  grpc::Status RemoveFilter(grpc::ServerContext* context,
+                            const v1::RemoveFilterRequest* request,
+                            v1::RemoveFilterResponse* response) override;
+  grpc::Status ListFilters(grpc::ServerContext* context,
+                           const v1::ListFiltersRequest* request,
+                           v1::ListFiltersResponse* response) override;
+  grpc::Status AddAggregate(grpc::ServerContext* context,
+                            const v1::AddAggregateRequest* request,
+                            v1::AddAggregateResponse* response) override;
+  grpc::Status RemoveAggregate(grpc::ServerContext* context,
+                               const v1::RemoveAggregateRequest* request,
+                               v1::RemoveAggregateResponse* response) override;
+  grpc::Status ListAggregates(grpc::ServerContext* context,
+                              const v1::ListAggregatesRequest* request,
+                              v1::ListAggregatesResponse* response) override;
+  grpc::Status AddTrigger(grpc::ServerContext* context,
+                          const v1::AddTriggerRequest* request,
+                          v1::AddTriggerResponse* response) override;
+  grpc::Status RemoveTrigger(grpc::ServerContext* context,
+                             const v1::RemoveTriggerRequest* request,
+                             v1::RemoveTriggerResponse* response) override;
+  grpc::Status ListTriggers(grpc::ServerContext* context,
+                            const v1::ListTriggersRequest* request,
+                            v1::ListTriggersResponse* response) override;
+  grpc::Status Append(grpc::ServerContext* context,
+                      const v1::AppendRequest* request,
+                      v1::AppendResponse* response) override;
+  grpc::Status AppendBatch(grpc::ServerContext* context,
+                           const v1::AppendBatchRequest* request,
+                           v1::AppendResponse* response) override;
+  grpc::Status AppendStream(grpc::ServerContext* context,
+                            grpc::ServerReader<v1::AppendBatchRequest>* reader,
+                            v1::AppendStreamResponse* response) override;
+  grpc::Status Read(grpc::ServerContext* context,
+                    const v1::ReadRequest* request,
+                    v1::ReadResponse* response) override;
+  grpc::Status ExecuteFilter(
+      grpc::ServerContext* context, const v1::ExecuteFilterRequest* request,
+      grpc::ServerWriter<v1::QueryResponse>* writer) override;
+  grpc::Status QueryFilter(
+      grpc::ServerContext* context, const v1::QueryFilterRequest* request,
+      grpc::ServerWriter<v1::QueryResponse>* writer) override;
+  grpc::Status GetAggregate(grpc::ServerContext* context,
+                            const v1::GetAggregateRequest* request,
+                            v1::GetAggregateResponse* response) override;
+  grpc::Status GetAggregateSeries(
+      grpc::ServerContext* context,
+      const v1::GetAggregateSeriesRequest* request,
+      grpc::ServerWriter<v1::GetAggregateSeriesResponse>* writer) override;
+  grpc::Status GetAlerts(
+      grpc::ServerContext* context, const v1::GetAlertsRequest* request,
+      grpc::ServerWriter<v1::GetAlertsResponse>* writer) override;
+  grpc::Status SubscribeAlerts(
+      grpc::ServerContext* context, const v1::SubscribeAlertsRequest* request,
+      grpc::ServerWriter<v1::AlertEvent>* writer) override;
+  grpc::Status Stats(grpc::ServerContext* context,
+                     const v1::StatsRequest* request,
+                     v1::StatsResponse* response) override;
+  grpc::Status Health(grpc::ServerContext* context,
+                      const v1::HealthRequest* request,
+                      v1::HealthResponse* response) override;
+
+ private:
+  enum Method : size_t;
+  struct Subscription;
+  struct QueryArgs;
+
+  // Counts the call and its outcome.
+  grpc::Status Finish(Method method, grpc::Status status);
+  // Runs `body` unless the agent is shutting down, and counts the call.
+  template <typename Fn>
+  grpc::Status Serve(Method method, Fn&& body);
+  bool shutting_down() const {
+    return shutting_down_.load(std::memory_order_acquire);
+  }
+  grpc::Status RunQuery(grpc::ServerContext* context, const QueryArgs& args,
+                        grpc::ServerWriter<v1::QueryResponse>* writer);
+  void FillAlert(const std::string& multilog, const Alert& alert,
+                 v1::Alert* out) const;
+
+  MultilogRegistry* const registry_;
+  const std::string host_;
+  const PipelineStatsSource pipeline_stats_;
+  const std::chrono::steady_clock::time_point started_;
+  const uint64_t start_time_ns_;
+
+  // Release pairs with the acquire in shutting_down().
+  std::atomic<bool> shutting_down_{false};
+  std::mutex subscriptions_mu_;
+  std::set<Subscription*> subscriptions_;  // subscriptions_mu_
+
+  struct Counter {
+    std::atomic<uint64_t> calls{0};
+    std::atomic<uint64_t> errors{0};
+  };
+  static constexpr size_t kNumMethods = 27;
+  std::array<Counter, kNumMethods> counters_;
+};
+
+// Builds and starts a server for `service` on `address` ("127.0.0.1:7070",
+// "[::1]:0", "unix:/run/loupe.sock"; port 0 picks a free port, returned in
+// *bound_port), with server reflection and the standard health service,
+// messages up to kMaxMessageBytes, and no SO_REUSEPORT (so a taken port is
+// an error). On failure returns null and sets *error, e.g. "listen
+// 127.0.0.1:7070: address already in use".
+std::unique_ptr<grpc::Server> StartServer(const std::string& address,
+                                          AgentService* service,
+                                          std::string* error,
+                                          int* bound_port = nullptr);
+
+}  // namespace loupe::agent
+
+#endif  // LOUPE_AGENT_SERVICE_H_

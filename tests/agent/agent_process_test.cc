@@ -1,0 +1,547 @@
+// loupe-agent as operators run it: real processes started by the test, on
+// loopback ports and captures the test makes, driven through loupectl and
+// through the gRPC API. Suite "integration".
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/proto/loupe.grpc.pb.h"
+#include "dataplane/pcap_writer.h"
+#include "dataplane/traffic_mix.h"
+#include "multilog/packet_schema.h"
+
+namespace loupe::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/loupe_it_XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A loupe-agent child process; stdout and stderr go to files.
+class Agent {
+ public:
+  Agent(const fs::path& dir, const std::string& config,
+        std::vector<std::string> extra = {}) {
+    static int n = 0;
+    const std::string tag =
+        std::to_string(getpid()) + "_" + std::to_string(n++);
+    port_ = FreePort();
+    metrics_port_ = FreePort();
+    config_ = dir / ("agent_" + tag + ".toml");
+    out_ = dir / ("agent_" + tag + ".out");
+    err_ = dir / ("agent_" + tag + ".err");
+    std::ofstream(config_) << config;
+    std::vector<std::string> args = {
+        Env("LOUPE_AGENT_BIN"),
+        "--config",
+        config_.string(),
+        "--listen",
+        "127.0.0.1:" + std::to_string(port_),
+        "--metrics-listen",
+        "127.0.0.1:" + std::to_string(metrics_port_),
+        "--eal",
+        "--no-huge -m 512 --no-pci --file-prefix=loupe_it_" + tag +
+            " --lcores=0@(0-1),1@0,2@1 --log-level=*:warning"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(o, 1);
+      dup2(e, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Agent() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string err() const { return Slurp(err_); }
+  std::string out() const { return Slurp(out_); }
+
+  std::unique_ptr<v1::Agent::Stub> Stub() const {
+    return v1::Agent::NewStub(
+        grpc::CreateChannel(target(), grpc::InsecureChannelCredentials()));
+  }
+  // Waits until Health answers SERVING (true), or the process exits.
+  bool AwaitHealthy(std::chrono::seconds limit = 60s) {
+    auto stub = Stub();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Exited()) return false;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + 1s);
+      v1::HealthResponse r;
+      if (stub->Health(&ctx, v1::HealthRequest(), &r).ok() &&
+          r.status() == v1::HealthResponse::SERVING) {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  bool Exited() {
+    if (exited_) return true;
+    int st;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = st;
+    }
+    return exited_;
+  }
+  // Waits for the exit; returns the exit code (128 + signal if killed).
+  int Wait(std::chrono::seconds limit = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!Exited() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    if (!exited_) return -1;
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int metrics_port_ = 0;
+  bool exited_ = false;
+  int status_ = 0;
+  fs::path config_, out_, err_;
+};
+
+struct CmdResult {
+  int code;
+  std::string out;
+};
+
+// Runs a command line through the shell; stdout and stderr together.
+CmdResult Shell(const std::string& cmd) {
+  CmdResult r{-1, ""};
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+CmdResult Ctl(const Agent& a, const std::string& args) {
+  return Shell(Env("LOUPECTL_BIN") + " --agent " + a.target() + " " + args);
+}
+
+// A capture of the project's traffic mix; `summary` gets its counts.
+std::string MakeCapture(const fs::path& dir, uint64_t packets, double malformed,
+                        dataplane::MixSummary* summary, bool burst = false) {
+  dataplane::MixOptions mo;
+  mo.seed = 11;
+  mo.packets = packets;
+  mo.rate_pps = 10000;
+  mo.malformed_fraction = malformed;
+  mo.burst = burst;
+  auto mix = dataplane::TrafficMix::Create(mo);
+  EXPECT_TRUE(mix.ok());
+  const fs::path path = dir / "capture.pcap";
+  auto w = dataplane::PcapWriter::Create(path.string());
+  EXPECT_TRUE(w.ok());
+  std::vector<uint8_t> buf(dataplane::kMixMaxFrameBytes);
+  dataplane::MixFrame f;
+  while (mix->Next(buf.data(), buf.size(), &f)) {
+    EXPECT_TRUE(w->Write(f.timestamp_ns, buf.data(), f.length).ok());
+  }
+  EXPECT_TRUE(w->Close().ok());
+  if (summary != nullptr) *summary = mix->summary();
+  return path.string();
+}
+
+const char* kPacketProgram = R"toml(
+[[multilog]]
+name = "packets"
+schema = "packet"
+indexes = ["dst_port"]
+filters = [
+  { name = "https", expression = "dst_port == 443" },
+  { name = "tcp", expression = "proto == tcp" },
+]
+aggregates = [
+  { name = "https_count", filter = "https", expression = "COUNT()" },
+  { name = "tcp_count", filter = "tcp", expression = "COUNT()" },
+]
+)toml";
+
+std::string PortConfig(const std::string& device,
+                       const std::string& extra = "") {
+  return "[[port]]\nname = \"mirror\"\ndevice = \"" + device + "\"\n" + extra +
+         "\n[dataplane]\nmbufs = 65535\n" + kPacketProgram;
+}
+
+v1::StatsResponse Stats(const Agent& a) {
+  grpc::ClientContext ctx;
+  v1::StatsResponse r;
+  EXPECT_TRUE(a.Stub()->Stats(&ctx, v1::StatsRequest(), &r).ok());
+  return r;
+}
+
+// Waits until the dataplane received `n` packets.
+v1::StatsResponse AwaitReceived(const Agent& a, uint64_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  v1::StatsResponse s = Stats(a);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (s.dataplane().ports_size() == 0 ||
+          s.dataplane().ports(0).received() < n)) {
+    std::this_thread::sleep_for(50ms);
+    s = Stats(a);
+  }
+  return s;
+}
+
+TEST(AgentProcessTest, RecordsACaptureAndAnswersThroughRpcAndLoupectl) {
+  TempDir dir;
+  dataplane::MixSummary sum;
+  const std::string pcap = MakeCapture(dir.path(), 30000, 0.01, &sum);
+  Agent agent(dir.path(), PortConfig("net_pcap0,rx_pcap=" + pcap));
+  ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+  v1::StatsResponse s = AwaitReceived(agent, sum.packets);
+  ASSERT_EQ(s.dataplane().ports_size(), 1);
+  const v1::PortStats& p = s.dataplane().ports(0);
+  EXPECT_EQ(p.received(), sum.packets);
+  EXPECT_EQ(p.recorded(), sum.records);
+  EXPECT_EQ(p.received(), p.recorded() + p.dropped());
+  uint64_t parse_drops = 0;
+  for (const auto& d : p.drops()) {
+    if (d.reason().rfind("parse_", 0) == 0) parse_drops += d.count();
+  }
+  EXPECT_EQ(parse_drops, sum.malformed);
+
+  // Aggregates over everything: they equal the generator's counts.
+  auto stub = agent.Stub();
+  {
+    grpc::ClientContext ctx;
+    v1::GetAggregateRequest req;
+    req.set_multilog("packets");
+    req.set_name("https_count");
+    req.set_t1_ns(UINT64_MAX);
+    v1::GetAggregateResponse r;
+    ASSERT_TRUE(stub->GetAggregate(&ctx, req, &r).ok());
+    EXPECT_EQ(static_cast<uint64_t>(r.value()), sum.per_dst_port[443]);
+  }
+  // The same through loupectl, human and JSON.
+  CmdResult r = Ctl(
+      agent, "aggregate get tcp_count --from 2000-01-01T00:00:00Z --to now");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(sum.per_proto[6])), std::string::npos)
+      << r.out;
+  r = Ctl(agent, "--json stats");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"recorded\""), std::string::npos) << r.out;
+  r = Ctl(
+      agent,
+      "query 'dst_port == 22' --from 2000-01-01T00:00:00Z --to now --limit 5");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = Ctl(agent, "top --count 1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("FILTER"), std::string::npos) << r.out;
+
+  // Lifecycle: SIGTERM drains and exits 0.
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(), 0) << agent.err();
+  EXPECT_NE(agent.err().find("stopped"), std::string::npos);
+}
+
+TEST(AgentProcessTest, EveryLoupectlCommandAndErrorCode) {
+  TempDir dir;
+  Agent agent(dir.path(), kPacketProgram);  // no ports: RPC only
+  ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+  struct Step {
+    std::string args;
+    int code;
+    std::string expect;  // substring of the output
+  };
+  const std::string kv = (dir.path() / "rows.kv").string();
+  std::ofstream(kv) << "timestamp=2024-01-01T00:00:00Z host=a bytes=10\n"
+                       "timestamp=2024-01-01T00:00:01Z host=b bytes=20\n";
+  const std::vector<Step> steps = {
+      {"health", 0, "SERVING"},
+      {"multilog create flows --schema 'host:string(8), bytes:u32'", 0, ""},
+      {"multilog create flows --schema 'host:string(8)'", 1, "ALREADY_EXISTS"},
+      {"multilog list", 0, "flows"},
+      {"multilog show flows", 0, "bytes"},
+      {"-m flows append " + kv, 0, ""},
+      {"-m flows read", 0, "20"},
+      {"-m flows index add bytes", 0, ""},
+      {"-m flows index list", 0, "bytes"},
+      {"-m flows filter add big 'bytes > 15'", 0, ""},
+      {"-m flows filter add bad 'bytes >> 1'", 1, "INVALID_ARGUMENT"},
+      {"-m flows filter add typo 'byts > 1'", 1, "did you mean"},
+      {"-m flows filter list", 0, "big"},
+      {"-m flows aggregate add big_sum big 'SUM(bytes)'", 0, ""},
+      {"-m flows aggregate list", 0, "big_sum"},
+      {"-m flows aggregate get nosuch", 1, "NOT_FOUND"},
+      {"-m flows filter remove big", 1, "FAILED_PRECONDITION"},
+      {"-m flows trigger add hot 'big_sum > 1000' --period 1s", 0, ""},
+      {"-m flows trigger list", 0, "hot"},
+      {"-m flows query 'bytes >= 10' --from 2000-01-01T00:00:00Z --to now", 0,
+       ""},
+      {"-m flows filter query big --from 2000-01-01T00:00:00Z --to now", 0, ""},
+      {"-m flows trigger remove hot", 0, ""},
+      {"-m flows aggregate remove big_sum", 0, ""},
+      {"-m flows filter remove big", 0, ""},
+      {"-m flows index remove bytes", 0, ""},
+      {"alerts", 0, ""},
+      {"stats", 0, ""},
+      {"-m nosuch read", 1, "NOT_FOUND"},
+      {"multilog drop flows", 0, ""},
+      {"multilog drop flows", 1, "NOT_FOUND"},
+  };
+  for (const Step& st : steps) {
+    CmdResult r = Ctl(agent, st.args);
+    EXPECT_EQ(r.code, st.code) << "loupectl " << st.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(st.expect), std::string::npos)
+        << "loupectl " << st.args << "\n"
+        << r.out;
+  }
+  // RESOURCE_EXHAUSTED and INVALID_ARGUMENT straight through the API.
+  auto stub = agent.Stub();
+  {
+    grpc::ClientContext ctx;
+    v1::AppendBatchRequest req;
+    req.set_multilog("packets");
+    req.set_records(std::string(64 * 5000, '\0'));  // > max batch
+    v1::AppendResponse resp;
+    grpc::Status s = stub->AppendBatch(&ctx, req, &resp);
+    EXPECT_TRUE(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+                s.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+        << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::AppendBatchRequest req;
+    req.set_multilog("packets");
+    req.set_records(std::string(65, '\0'));
+    v1::AppendResponse resp;
+    grpc::Status s = stub->AppendBatch(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("64"), std::string::npos)
+        << s.error_message();
+  }
+}
+
+TEST(AgentProcessTest, AlertStreamsWhileATriggerFires) {
+  TempDir dir;
+  const std::string pcap = MakeCapture(dir.path(), 20000, 0, nullptr, true);
+  std::string cfg = PortConfig("net_pcap0,rx_pcap=" + pcap + ",infinite_rx=1",
+                               "max_pps = 20000");
+  cfg += R"toml(triggers = [
+  { name = "busy", condition = "tcp_count > 100", period = "100ms" },
+]
+)toml";
+  Agent agent(dir.path(), cfg);
+  ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+  auto stub = agent.Stub();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::SubscribeAlertsRequest req;
+  auto reader = stub->SubscribeAlerts(&ctx, req);
+  v1::AlertEvent ev;
+  ASSERT_TRUE(reader->Read(&ev)) << agent.err();
+  EXPECT_EQ(ev.alert().trigger(), "busy");
+  EXPECT_EQ(ev.alert().multilog(), "packets");
+  EXPECT_GT(ev.alert().value(), 100);
+  ctx.TryCancel();
+  // loupectl alerts --follow shows them too.
+  CmdResult r = Shell("timeout -s INT 3 " + Env("LOUPECTL_BIN") + " --agent " +
+                      agent.target() + " alerts --follow");
+  EXPECT_NE(r.out.find("busy"), std::string::npos) << r.out;
+}
+
+TEST(AgentProcessTest, MetricsPagePassesPromtool) {
+  if (!fs::exists("/usr/bin/promtool")) GTEST_SKIP() << "promtool missing";
+  TempDir dir;
+  dataplane::MixSummary sum;
+  const std::string pcap = MakeCapture(dir.path(), 5000, 0.01, &sum);
+  Agent agent(dir.path(), PortConfig("net_pcap0,rx_pcap=" + pcap));
+  ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+  AwaitReceived(agent, sum.packets);
+  const fs::path page = dir.path() / "metrics.txt";
+  CmdResult get = Shell("bash -c \"exec 3<>/dev/tcp/127.0.0.1/" +
+                        std::to_string(agent.metrics_port()) +
+                        " && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && "
+                        "sed '1,/^\\r$/d' <&3 > " +
+                        page.string() + "\"");
+  ASSERT_EQ(get.code, 0) << get.out;
+  const std::string text = Slurp(page);
+  EXPECT_NE(text.find("# HELP"), std::string::npos) << text.substr(0, 500);
+  EXPECT_NE(text.find("parse_"), std::string::npos);
+  CmdResult check = Shell("/usr/bin/promtool check metrics < " + page.string());
+  EXPECT_EQ(check.code, 0) << check.out;
+}
+
+TEST(AgentProcessTest, DurableAppendBatchSurvivesKill9) {
+  TempDir dir;
+  const std::string cfg =
+      "[[multilog]]\nname = \"events\"\n"
+      "schema = \"seq:u64, value:u32\"\n"
+      "storage = \"durable\"\ndirectory = \"" +
+      (dir.path() / "events").string() + "\"\n";
+  const uint32_t kBatches = 20, kPerBatch = 4096;
+  uint64_t acked = 0;
+  {
+    Agent agent(dir.path(), cfg);
+    ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+    auto stub = agent.Stub();
+    const uint32_t rs = 24;  // timestamp, seq, value (+4 padding?)
+    grpc::ClientContext lctx;
+    v1::ListMultilogsRequest lreq;
+    v1::ListMultilogsResponse lresp;
+    ASSERT_TRUE(stub->ListMultilogs(&lctx, lreq, &lresp).ok());
+    ASSERT_EQ(lresp.multilogs_size(), 1);
+    const uint32_t record_size = lresp.multilogs(0).record_size();
+    ASSERT_GE(record_size, rs - 4);
+    for (uint32_t b = 0; b < kBatches; ++b) {
+      std::string records(record_size * kPerBatch, '\0');
+      for (uint32_t i = 0; i < kPerBatch; ++i) {
+        const uint64_t ts = 1000 + acked + i;
+        const uint64_t seq = acked + i;
+        std::memcpy(&records[i * record_size], &ts, 8);
+        std::memcpy(&records[i * record_size + 8], &seq, 8);
+      }
+      grpc::ClientContext ctx;
+      v1::AppendBatchRequest req;
+      req.set_multilog("events");
+      req.set_records(records);
+      v1::AppendResponse resp;
+      grpc::Status s = stub->AppendBatch(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      acked += resp.count();
+    }
+    agent.Signal(SIGKILL);
+    EXPECT_EQ(agent.Wait(), 128 + SIGKILL);
+  }
+  Agent again(dir.path(), cfg);
+  ASSERT_TRUE(again.AwaitHealthy()) << again.err();
+  auto stub = again.Stub();
+  grpc::ClientContext ctx;
+  v1::ListMultilogsRequest req;
+  v1::ListMultilogsResponse resp;
+  ASSERT_TRUE(stub->ListMultilogs(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.multilogs_size(), 1);
+  const auto& info = resp.multilogs(0);
+  EXPECT_GE(info.read_tail() / info.record_size(), acked)
+      << "every acknowledged record survives kill -9";
+  grpc::ClientContext rctx;
+  v1::ReadRequest rreq;
+  rreq.set_multilog("events");
+  rreq.set_offset((acked - 1) * info.record_size());
+  rreq.set_count(1);
+  v1::ReadResponse rresp;
+  grpc::Status s = stub->Read(&rctx, rreq, &rresp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_GE(rresp.records().size(), 16u);
+  uint64_t seq;
+  std::memcpy(&seq, rresp.records().data() + 8, 8);
+  EXPECT_EQ(seq, acked - 1);
+}
+
+TEST(AgentProcessTest, StartupFailuresSayWhyInOneLine) {
+  TempDir dir;
+  // A bad configuration: exit 2, file:line: key.
+  {
+    Agent bad(dir.path(), "[agent]\nlisten = \"127.0.0.1:7070\"\nlistne = 1\n");
+    EXPECT_EQ(bad.Wait(), 2);
+    EXPECT_NE(bad.err().find(".toml:3"), std::string::npos) << bad.err();
+    EXPECT_NE(bad.err().find("listne"), std::string::npos) << bad.err();
+  }
+  // A second agent on a taken port.
+  {
+    Agent first(dir.path(), kPacketProgram);
+    ASSERT_TRUE(first.AwaitHealthy()) << first.err();
+    Agent second(dir.path(), kPacketProgram, {"--listen", first.target()});
+    EXPECT_EQ(second.Wait(), 1);
+    EXPECT_NE(second.err().find("already in use"), std::string::npos)
+        << second.err();
+  }
+  // A port that does not exist.
+  {
+    Agent noport(dir.path(), PortConfig("net_nosuchdriver0"));
+    EXPECT_EQ(noport.Wait(), 1);
+    EXPECT_NE(noport.err().find("net_nosuchdriver0"), std::string::npos)
+        << noport.err();
+  }
+  // An EAL that cannot start.
+  {
+    Agent noeal(dir.path(), PortConfig("net_null0"),
+                {"--eal", "--no-huge -m 512 --bogus-eal-flag"});
+    EXPECT_EQ(noeal.Wait(), 1);
+    EXPECT_NE(noeal.err().find("EAL init failed"), std::string::npos)
+        << noeal.err();
+  }
+}
+
+}  // namespace
+}  // namespace loupe::agent
