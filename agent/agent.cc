@@ -152,6 +152,7 @@ Status Agent::StartParts() {
         if (pipeline_ == nullptr) return std::nullopt;
         return pipeline_->stats();
       });
+  service_->set_ready(false);  // until the dataplane runs
   std::string error;
   server_ = StartServer(config_.listen, service_.get(), &error, &grpc_port_);
   if (server_ == nullptr) return Status::Unavailable(error);
@@ -209,6 +210,7 @@ Status Agent::StartParts() {
                              config_.dataplane.multilog + " with " +
                              std::to_string(po.writers) + " writer lcore(s)");
   }
+  service_->set_ready(true);
   return Status::Ok();
 }
 

@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
       "loupe-agent"};
   app.set_version_flag("--version",
                        std::string("loupe-agent ") + LOUPE_VERSION);
+  app.footer(
+      "Exit status: 0 after a clean stop (or a valid --check), 1 when "
+      "start-up fails (a taken port, EAL, a missing device: one line on "
+      "stderr says which), 2 for an invalid configuration (every error, "
+      "each with file:line: key).\nHealth (gRPC) answers SERVING once "
+      "everything, the dataplane included, runs.");
   std::string config_path;
   app.add_option("-c,--config", config_path,
                  "TOML configuration file (see config/default.toml)")

@@ -1725,8 +1725,10 @@ grpc::Status AgentService::Stats(grpc::ServerContext*, const v1::StatsRequest*,
 grpc::Status AgentService::Health(grpc::ServerContext*,
                                   const v1::HealthRequest*,
                                   v1::HealthResponse* response) {
-  response->set_status(shutting_down() ? v1::HealthResponse::NOT_SERVING
-                                       : v1::HealthResponse::SERVING);
+  const bool serving =
+      !shutting_down() && ready_.load(std::memory_order_acquire);
+  response->set_status(serving ? v1::HealthResponse::SERVING
+                               : v1::HealthResponse::NOT_SERVING);
   response->set_version(LOUPE_VERSION);
   response->set_host(host_);
   response->set_uptime_ns(static_cast<uint64_t>(

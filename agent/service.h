@@ -85,6 +85,11 @@ class AgentService final : public v1::Agent::Service {
   // Idempotent.
   void Shutdown();
 
+  // Health answers NOT_SERVING until set_ready(true): the agent serves RPC
+  // before its dataplane is up (a taken port fails before DPDK starts),
+  // and clients wait for readiness with Health. Ready by default.
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
+
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -198,6 +203,7 @@ class AgentService final : public v1::Agent::Service {
 
   // Release pairs with the acquire in shutting_down().
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> ready_{true};
   std::mutex subscriptions_mu_;
   std::set<Subscription*> subscriptions_;  // subscriptions_mu_
 

@@ -42,8 +42,8 @@ namespace loupe {
 enum PacketFlags : uint8_t {
   kPacketIpv4 = 1 << 0,
   kPacketIpv6 = 1 << 1,
-  kPacketFragment = 1 << 2,   // an IP fragment; only the first has ports
-  kPacketVxlan = 1 << 3,      // headers are the inner frame of a VXLAN packet
+  kPacketFragment = 1 << 2,  // an IP fragment; only the first has ports
+  kPacketVxlan = 1 << 3,     // headers are the inner frame of a VXLAN packet
   // Reserved: the dataplane drops frames truncated inside a header (its
   // parse_* drop reasons) rather than recording them, so never set today.
   kPacketTruncated = 1 << 4,

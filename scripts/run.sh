@@ -70,8 +70,8 @@ LOUPE_CAPTURE="$root/$capture" build/agent/loupe-agent \
   >build/alerts.jsonl 2>build/loupe-agent.log &
 agent_pid=$!
 
-# Wait until the agent runs (it logs "running" once the dataplane is up),
-# or fails.
+# Wait until the agent runs (Health says SERVING once the dataplane is
+# up), or fails.
 for _ in $(seq 1 300); do
   if ! kill -0 "$agent_pid" 2>/dev/null; then
     echo "run: loupe-agent failed to start:" >&2
@@ -79,7 +79,7 @@ for _ in $(seq 1 300); do
     agent_pid=
     exit 1
   fi
-  grep -q "running; SIGINT" build/loupe-agent.log 2>/dev/null && break
+  build/coordinator/loupectl --timeout 1s health >/dev/null 2>&1 && break
   sleep 0.2
 done
 echo "run: loupe-agent is up (gRPC 127.0.0.1:7070, metrics" \
