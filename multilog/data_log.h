@@ -152,6 +152,8 @@ class DataLog {
 
   const Schema& schema() const { return schema_; }
   size_t record_size() const { return record_size_; }
+  // The largest batch one append (or one Reserver claim) may be, in bytes.
+  uint64_t max_batch_bytes() const { return max_batch_bytes_; }
   uint64_t block_bytes() const { return block_bytes_; }
   const DataLogOptions& options() const { return options_; }
 

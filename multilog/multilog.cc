@@ -480,6 +480,7 @@ Status Multilog::AddTrigger(std::string_view name, std::string_view condition,
     }
   }
   triggers_.push_back(std::move(entry));
+  KickMonitor();  // evaluates the new trigger now, then sleeps until it is due
   return Status::Ok();
 }
 
@@ -660,6 +661,28 @@ Result<AggregateSeries> Multilog::SeriesOf(const AggregateEntry& entry,
       &stale);
   std::set<uint64_t> stale_buckets;
   for (const auto& [bucket, writer] : stale) stale_buckets.insert(bucket);
+  if (snapshot != 0) {
+    // A caller's snapshot may be any record boundary, and may split one
+    // batch; the aggregate log answers for whole batches only (a cell is
+    // versioned at its batch's end). Only the records of one batch can lie
+    // below the snapshot uncounted, so the buckets of the last
+    // max_batch_bytes below it are recomputed exactly from the filter log.
+    // A snapshot of 0 is the read tail, which never splits a batch.
+    const uint64_t span = data_->max_batch_bytes();
+    const uint64_t first_bucket = t0_ns / bucket_ns_;
+    const uint64_t last_bucket = (t1_ns - 1) / bucket_ns_;
+    const uint64_t from = std::max(*snap > span ? *snap - span : 0,
+                                   std::max(data_->head(), series.covers_from));
+    if (from < *snap) {
+      (void)data_->ForEach(from, *snap, [&](uint64_t, const uint8_t* rec) {
+        const uint64_t bucket = Timestamp(rec) / bucket_ns_;
+        if (bucket >= first_bucket && bucket <= last_bucket) {
+          stale_buckets.insert(bucket);
+        }
+        return true;
+      });
+    }
+  }
   for (uint64_t bucket : stale_buckets) {
     BucketValue fresh;
     fresh.start_ns = bucket * bucket_ns_;
@@ -762,12 +785,17 @@ uint64_t Multilog::memory_bytes() const {
 // --- Triggers ---------------------------------------------------------------
 
 size_t Multilog::EvaluateTriggers(uint64_t now_ns) {
+  return EvaluateDueTriggers(now_ns, nullptr);
+}
+
+size_t Multilog::EvaluateDueTriggers(uint64_t now_ns, uint64_t* next_due_ns) {
   std::vector<std::shared_ptr<TriggerEntry>> triggers;
   {
     std::lock_guard<std::mutex> lock(control_mu_);
     triggers = triggers_;
   }
   size_t fired = 0;
+  uint64_t next_due = std::numeric_limits<uint64_t>::max();
   for (const auto& t : triggers) {
     std::lock_guard<std::mutex> lock(t->mu);
     const uint64_t last_end = now_ns / t->period_ns * t->period_ns;
@@ -799,21 +827,46 @@ size_t Multilog::EvaluateTriggers(uint64_t now_ns) {
     if (t->next_window_end <= last_end) {
       t->next_window_end = last_end + t->period_ns;  // skip a backlog
     }
+    next_due = std::min(next_due, t->next_window_end);
   }
+  if (next_due_ns != nullptr) *next_due_ns = next_due;
   return fired;
+}
+
+void Multilog::KickMonitor() {
+  {
+    std::lock_guard<std::mutex> lock(monitor_mu_);
+    monitor_kicked_ = true;
+  }
+  monitor_cv_.notify_all();
 }
 
 void Multilog::MonitorLoop() {
   internal::RcuRegisterThisThread();
+  // Sleeps until the earliest trigger window is due (plus the grace), so
+  // that triggers cost nothing between windows; AddTrigger kicks it awake.
+  // Sleeps are capped so that a wall-clock step is noticed within a second.
+  constexpr uint64_t kMaxSleepNs = 1'000'000'000;
+  constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
   const uint64_t grace = static_cast<uint64_t>(options_.trigger_grace.count());
   std::unique_lock<std::mutex> lock(monitor_mu_);
   while (!monitor_stop_) {
-    monitor_cv_.wait_for(lock, std::chrono::milliseconds(1));
-    if (monitor_stop_) break;
+    monitor_kicked_ = false;
     lock.unlock();
+    monitor_wakeups_.fetch_add(1, std::memory_order_relaxed);
     const uint64_t now = NowNs();
-    EvaluateTriggers(now > grace ? now - grace : 0);
+    uint64_t next_due = 0;
+    EvaluateDueTriggers(now > grace ? now - grace : 0, &next_due);
+    // The window ending at next_due is evaluated once now - grace >= it.
+    const uint64_t wake = next_due > kNever - grace ? kNever : next_due + grace;
+    const uint64_t after = NowNs();
+    const uint64_t sleep_ns =
+        wake > after ? std::min(wake - after, kMaxSleepNs) : 0;
     lock.lock();
+    if (sleep_ns != 0) {
+      monitor_cv_.wait_for(lock, std::chrono::nanoseconds(sleep_ns),
+                           [this] { return monitor_stop_ || monitor_kicked_; });
+    }
   }
 }
 

@@ -32,8 +32,9 @@
 //
 // Triggers: every period the monitor evaluates each trigger's aggregate
 // over the last complete window and appends an Alert to the AlertLog when
-// the condition holds. The monitor thread runs on wall-clock time; tests
-// and replays call EvaluateTriggers(now) with data time instead.
+// the condition holds. The monitor thread runs on wall-clock time and sleeps
+// until the earliest window is due; tests and replays call
+// EvaluateTriggers(now) with data time instead.
 //
 // Thread safety: Writer::Append on distinct Writers, the control calls
 // (serialized internally), queries and EvaluateTriggers may all run
@@ -187,9 +188,11 @@ class Multilog {
   std::vector<AggregateInfo> ListAggregates() const;
   std::vector<TriggerInfo> ListTriggers() const;
 
-  // --- Queries. Each works on one snapshot: `snapshot` if non-zero (it must
-  // be <= read_tail()), else read_tail() loaded once. Times are ns since the
-  // epoch, [t0, t1); t1 < t0 is kInvalidArgument. Limit 0: no limit.
+  // --- Queries. Each works on one snapshot: `snapshot` if non-zero (a
+  // record boundary <= read_tail(), possibly inside a batch: answers cover
+  // exactly the records below it), else read_tail() loaded once. Times are
+  // ns since the epoch, [t0, t1); t1 < t0 is kInvalidArgument. Limit 0: no
+  // limit.
   Result<AggregateResult> GetAggregate(std::string_view name, uint64_t t0_ns,
                                        uint64_t t1_ns,
                                        uint64_t snapshot = 0) const;
@@ -215,6 +218,13 @@ class Multilog {
   // and were not evaluated yet (at most 1000 per trigger per call); returns
   // the number of alerts appended.
   size_t EvaluateTriggers(uint64_t now_ns);
+
+  // How many times the monitor thread has evaluated the triggers. It sleeps
+  // until the earliest window is due, so this grows with the windows, not
+  // with time.
+  uint64_t monitor_wakeups() const {
+    return monitor_wakeups_.load(std::memory_order_relaxed);
+  }
 
   uint64_t memory_bytes() const;
 
@@ -249,6 +259,10 @@ class Multilog {
                        uint64_t snapshot, AggregateValue* out) const;
   static void Finish(const AggregateSpec& spec, AggregateResult* r);
 
+  // EvaluateTriggers, also giving the earliest end of a window not yet
+  // evaluated (UINT64_MAX with no triggers).
+  size_t EvaluateDueTriggers(uint64_t now_ns, uint64_t* next_due_ns);
+  void KickMonitor();
   void MonitorLoop();
 
   const std::string name_;
@@ -268,7 +282,9 @@ class Multilog {
 
   std::mutex monitor_mu_;
   std::condition_variable monitor_cv_;
-  bool monitor_stop_ = false;
+  bool monitor_stop_ = false;    // monitor_mu_
+  bool monitor_kicked_ = false;  // monitor_mu_
+  std::atomic<uint64_t> monitor_wakeups_{0};
   std::thread monitor_;
 };
 

@@ -226,6 +226,34 @@ TEST_F(MultilogTest, EntriesCoverDataFromWhenTheyWereAdded) {
   EXPECT_THAT(e->plan, HasSubstr("scan below"));
 }
 
+// A snapshot is any record boundary at or below the read tail, including
+// one inside a batch: the answer counts exactly the records below it.
+TEST_F(MultilogTest, AggregatesAtASnapshotInsideABatchCountOnlyBelowIt) {
+  ASSERT_TRUE(log_->AddFilter("https", "dst_port == 443").ok());
+  ASSERT_TRUE(log_->AddAggregate("n", "https", "COUNT()").ok());
+  ASSERT_TRUE(log_->AddAggregate("bytes", "https", "SUM(ip_len)").ok());
+  AppendPackets(kBaseNs, 400);  // batches of 32; every 4th is https
+  for (uint64_t records : {1u, 10u, 32u, 40u, 399u, 400u}) {
+    auto n = log_->GetAggregate("n", 0, UINT64_MAX, records * kRecord);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(n->value, static_cast<double>((records + 3) / 4))
+        << "snapshot at record " << records;
+    double bytes = 0;
+    for (uint64_t i = 0; i < records; i += 4) bytes += 100 + i;
+    EXPECT_EQ(
+        log_->GetAggregate("bytes", 0, UINT64_MAX, records * kRecord)->value,
+        bytes)
+        << "snapshot at record " << records;
+    auto q = log_->QueryFilter("https", 0, UINT64_MAX, 0, records * kRecord);
+    ASSERT_TRUE(q.ok());
+    EXPECT_EQ(q->offsets.size(), (records + 3) / 4);
+    auto e = log_->ExecuteFilter("dst_port == 443", 0, UINT64_MAX, 0,
+                                 records * kRecord);
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e->offsets.size(), (records + 3) / 4);
+  }
+}
+
 TEST_F(MultilogTest, TriggersFireIntoTheAlertLogAndSubscribers) {
   ASSERT_TRUE(log_->AddFilter("https", "dst_port == 443").ok());
   ASSERT_TRUE(log_->AddAggregate("n", "https", "COUNT()").ok());
@@ -253,6 +281,54 @@ TEST_F(MultilogTest, TriggersFireIntoTheAlertLogAndSubscribers) {
   EXPECT_EQ(seen[0].sequence, alerts[0].sequence);
   EXPECT_TRUE(log_->GetAlerts(0, UINT64_MAX, "never").empty());
   log_->alerts().Unsubscribe(id);
+}
+
+// The monitor thread on wall-clock time: a trigger fires on live data, and
+// between windows the monitor sleeps rather than polling (it once woke every
+// millisecond, locking every trigger).
+TEST(MultilogMonitorTest, FiresOnLiveDataAndSleepsBetweenWindows) {
+  MultilogOptions o;
+  o.bucket = std::chrono::milliseconds(10);
+  o.trigger_grace = std::chrono::milliseconds(20);
+  o.data.block_records = 1024;
+  auto log = Multilog::Open("live", PacketSchema(), o);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_TRUE((*log)->AddFilter("https", "dst_port == 443").ok());
+  ASSERT_TRUE((*log)->AddAggregate("n", "https", "COUNT()").ok());
+  // With no trigger, nothing is due: the monitor sleeps through.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_LE((*log)->monitor_wakeups(), 3u);
+
+  TriggerOptions half_second;
+  half_second.period = std::chrono::milliseconds(500);
+  ASSERT_TRUE((*log)->AddTrigger("busy", "n >= 1", half_second).ok());
+  const uint64_t before = (*log)->monitor_wakeups();
+  auto writer = (*log)->NewWriter();
+  ASSERT_TRUE(writer.ok());
+  const auto start = std::chrono::steady_clock::now();
+  while ((*log)->GetAlerts(0, UINT64_MAX).empty() &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    const uint64_t now = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const PacketRecord r = Packet(now, 443, 6, 100);
+    ASSERT_TRUE((*writer)->Append(&r, sizeof(r)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto alerts = (*log)->GetAlerts(0, UINT64_MAX);
+  ASSERT_FALSE(alerts.empty()) << "no alert within 10 s";
+  EXPECT_EQ(alerts[0].trigger, "busy");
+  EXPECT_GE(alerts[0].value, 1);
+  EXPECT_EQ(alerts[0].window_end_ns - alerts[0].window_start_ns, 500'000'000u);
+  // One wake-up per window (at most three windows passed) plus the kick.
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LE((*log)->monitor_wakeups() - before,
+            static_cast<uint64_t>(seconds / 0.5) + 4)
+      << "after " << seconds << " s";
+  writer->reset();
 }
 
 // Writers that outrun the allocator of a flight-recorder log: the
