@@ -26,6 +26,7 @@
 #include "dataplane/pcap_writer.h"
 #include "dataplane/traffic_mix.h"
 #include "multilog/packet_schema.h"
+#include "tests/agent/alertmanager_process.h"
 
 namespace loupe::agent {
 namespace {
@@ -418,6 +419,66 @@ TEST(AgentProcessTest, AlertStreamsWhileATriggerFires) {
   CmdResult r = Shell("timeout -s INT 3 " + Env("LOUPECTL_BIN") + " --agent " +
                       agent.target() + " alerts --follow");
   EXPECT_NE(r.out.find("busy"), std::string::npos) << r.out;
+}
+
+// The whole path to the NOC: a trigger fires in a real agent, its
+// Alertmanager sink posts to a real Alertmanager, which notifies a webhook;
+// once the capture (replayed once) ends, the trigger stops firing and the
+// alert is resolved.
+TEST(AgentProcessTest, AlertmanagerGetsTheAlertAndItsResolution) {
+  if (access(test_support::kAlertmanager, X_OK) != 0) {
+    GTEST_SKIP() << test_support::kAlertmanager << " is not installed";
+  }
+  TempDir dir;
+  test_support::WebhookReceiver hook;
+  test_support::AlertmanagerProcess am(dir.path().string(), hook.url());
+  std::string error;
+  ASSERT_TRUE(am.Start(&error)) << error;
+  // 20,000 packets at 20,000/s: a second of traffic, then none.
+  const std::string pcap = MakeCapture(dir.path(), 20000, 0, nullptr, true);
+  std::string cfg = PortConfig("net_pcap0,rx_pcap=" + pcap, "max_pps = 20000");
+  cfg += R"toml(triggers = [
+  { name = "busy", condition = "tcp_count > 100", period = "100ms" },
+]
+
+[[alerts.sink]]
+type = "alertmanager"
+url = ")toml" +
+         am.url() +
+         R"toml("
+resolve_after = "1s"
+)toml";
+  Agent agent(dir.path(), cfg, {"--host", "hv-it"});
+  ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+
+  ASSERT_TRUE(test_support::WaitFor(
+      [&] {
+        return !test_support::Notifications(hook, "busy", "firing").empty();
+      },
+      30s))
+      << "no firing notification; agent:\n"
+      << agent.err() << "\nalertmanager:\n"
+      << am.log();
+  const auto firing = test_support::Notifications(hook, "busy", "firing");
+  const auto& labels = test_support::Obj(firing.front(), "labels");
+  EXPECT_EQ(test_support::Str(labels, "host"), "hv-it");
+  EXPECT_EQ(test_support::Str(labels, "multilog"), "packets");
+  EXPECT_EQ(test_support::Str(labels, "trigger"), "busy");
+  const auto& annotations = test_support::Obj(firing.front(), "annotations");
+  EXPECT_EQ(test_support::Str(annotations, "threshold"), "100");
+  EXPECT_GT(std::stod(test_support::Str(annotations, "value")), 100);
+
+  ASSERT_TRUE(test_support::WaitFor(
+      [&] {
+        return !test_support::Notifications(hook, "busy", "resolved").empty();
+      },
+      30s))
+      << "no resolved notification; agent:\n"
+      << agent.err() << "\nalertmanager:\n"
+      << am.log();
+  EXPECT_FALSE(test_support::FindListed(am.url(), "busy", "hv-it").has_value());
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(), 0) << agent.err();
 }
 
 TEST(AgentProcessTest, MetricsPagePassesPromtool) {
