@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing: clang++ and its libFuzzer runtime (libclang_rt.fuzzer)
   clang libclang-rt-14-dev libtomlplusplus-dev libcpp-httplib-dev prometheus prometheus-alertmanager python3-scapy iproute2 libpcap-dev
+  # the OVS mirror integration test
+  openvswitch-switch ethtool iputils-ping
 )
 
 missing=()
