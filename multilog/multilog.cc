@@ -634,12 +634,13 @@ Result<AggregateSeries> Multilog::GetAggregateSeries(std::string_view name,
                                                      uint64_t snapshot) const {
   Result<std::shared_ptr<AggregateEntry>> agg = FindAggregate(name);
   if (!agg.ok()) return agg.status();
-  return SeriesOf(**agg, t0_ns, t1_ns, snapshot);
+  return SeriesOf(**agg, t0_ns, t1_ns, snapshot, snapshot == 0);
 }
 
 Result<AggregateSeries> Multilog::SeriesOf(const AggregateEntry& entry,
                                            uint64_t t0_ns, uint64_t t1_ns,
-                                           uint64_t snapshot) const {
+                                           uint64_t snapshot,
+                                           bool at_read_tail) const {
   LOUPE_RETURN_IF_ERROR(CheckWindow(t0_ns, t1_ns));
   Result<uint64_t> snap = ResolveSnapshot(snapshot);
   if (!snap.ok()) return snap.status();
@@ -661,13 +662,13 @@ Result<AggregateSeries> Multilog::SeriesOf(const AggregateEntry& entry,
       &stale);
   std::set<uint64_t> stale_buckets;
   for (const auto& [bucket, writer] : stale) stale_buckets.insert(bucket);
-  if (snapshot != 0) {
+  if (!at_read_tail) {
     // A caller's snapshot may be any record boundary, and may split one
     // batch; the aggregate log answers for whole batches only (a cell is
     // versioned at its batch's end). Only the records of one batch can lie
     // below the snapshot uncounted, so the buckets of the last
     // max_batch_bytes below it are recomputed exactly from the filter log.
-    // A snapshot of 0 is the read tail, which never splits a batch.
+    // A value read_tail() had never splits a batch.
     const uint64_t span = data_->max_batch_bytes();
     const uint64_t first_bucket = t0_ns / bucket_ns_;
     const uint64_t last_bucket = (t1_ns - 1) / bucket_ns_;
@@ -710,14 +711,22 @@ Result<AggregateResult> Multilog::GetAggregate(std::string_view name,
   if (!agg.ok()) return agg.status();
   // One lookup: the entry stays alive (shared_ptr) even if it is removed
   // meanwhile, and the answer is about the aggregate that was found.
-  Result<AggregateSeries> series = SeriesOf(**agg, t0_ns, t1_ns, snapshot);
+  return AggregateOf(**agg, t0_ns, t1_ns, snapshot, snapshot == 0);
+}
+
+Result<AggregateResult> Multilog::AggregateOf(const AggregateEntry& entry,
+                                              uint64_t t0_ns, uint64_t t1_ns,
+                                              uint64_t snapshot,
+                                              bool at_read_tail) const {
+  Result<AggregateSeries> series =
+      SeriesOf(entry, t0_ns, t1_ns, snapshot, at_read_tail);
   if (!series.ok()) return series.status();
   AggregateResult r;
   r.snapshot = series->snapshot;
   r.covers_from = series->covers_from;
   r.partial = series->partial;
   for (const BucketValue& b : series->buckets) r.detail.Merge(b.value);
-  Finish((*agg)->spec, &r);
+  Finish(entry.spec, &r);
   return r;
 }
 
@@ -809,7 +818,7 @@ size_t Multilog::EvaluateDueTriggers(uint64_t now_ns, uint64_t* next_due_ns) {
       const uint64_t end = t->next_window_end;
       const uint64_t begin = end >= t->period_ns ? end - t->period_ns : 0;
       Result<AggregateResult> r =
-          GetAggregate(t->aggregate->name, begin, end, snapshot);
+          AggregateOf(*t->aggregate, begin, end, snapshot, true);
       if (!r.ok() || !r->has_value) continue;
       if (!Compare(r->value, t->spec.op, t->spec.threshold)) continue;
       Alert alert;

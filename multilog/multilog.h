@@ -253,8 +253,15 @@ class Multilog {
       std::string_view name) const;
   bool WindowIsPartial(uint64_t t0_ns, uint64_t covers_from,
                        uint64_t snapshot) const;
+  // at_read_tail: `snapshot` is 0 or a value read_tail() had, which never
+  // splits a batch; otherwise the batch it may split is recomputed.
   Result<AggregateSeries> SeriesOf(const AggregateEntry& entry, uint64_t t0_ns,
-                                   uint64_t t1_ns, uint64_t snapshot) const;
+                                   uint64_t t1_ns, uint64_t snapshot,
+                                   bool at_read_tail) const;
+  Result<AggregateResult> AggregateOf(const AggregateEntry& entry,
+                                      uint64_t t0_ns, uint64_t t1_ns,
+                                      uint64_t snapshot,
+                                      bool at_read_tail) const;
   void RecomputeBucket(const AggregateEntry& agg, uint64_t bucket,
                        uint64_t snapshot, AggregateValue* out) const;
   static void Finish(const AggregateSpec& spec, AggregateResult* r);
