@@ -312,6 +312,11 @@ int LineOf(const toml::node& node) {
   return static_cast<int>(node.source().begin.line);
 }
 
+// "key[i]": the name of an array's element in messages.
+std::string Element(const std::string& key, size_t i) {
+  return key + "[" + std::to_string(i) + "]";
+}
+
 std::string Describe(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string:
@@ -457,7 +462,7 @@ class Reader {
     }
     const toml::array& array = *node.as_array();
     for (size_t i = 0; i < array.size(); ++i) {
-      const std::string element = key + "[" + std::to_string(i) + "]";
+      const std::string element = Element(key, i);
       if (!array[i].is_table()) {
         report_.Bad(LineOf(array[i]), element,
                     "expected a table, got " + Describe(array[i]));
@@ -518,8 +523,7 @@ class TableReader {
     out->clear();
     for (size_t i = 0; i < array->size(); ++i) {
       std::string s;
-      if (reader_.String((*array)[i], Key(key) + "[" + std::to_string(i) + "]",
-                         &s)) {
+      if (reader_.String((*array)[i], Element(Key(key), i), &s)) {
         out->push_back(std::move(s));
       }
     }
@@ -532,8 +536,7 @@ class TableReader {
     out->clear();
     for (size_t i = 0; i < array->size(); ++i) {
       uint32_t v = 0;
-      if (reader_.Unsigned((*array)[i],
-                           Key(key) + "[" + std::to_string(i) + "]", &v)) {
+      if (reader_.Unsigned((*array)[i], Element(Key(key), i), &v)) {
         out->push_back(v);
       }
     }
@@ -542,10 +545,22 @@ class TableReader {
     const toml::node* n = Get(key);
     return n == nullptr ? nullptr : reader_.Table(*n, Key(key));
   }
-  std::vector<const toml::table*> Tables(std::string_view key) {
+  // Decodes the array of tables `key` into `out`, one element per entry of
+  // the array (so indices stay those of the file), each with its line:
+  // decode(reader, table, element_key, &element) for the entries that are
+  // tables.
+  template <typename T, typename Decoder>
+  void Tables(std::string_view key, std::vector<T>* out, Decoder decode) {
     const toml::node* n = Get(key);
-    if (n == nullptr) return {};
-    return reader_.Tables(*n, Key(key));
+    if (n == nullptr) return;
+    const std::string path = Key(key);
+    const std::vector<const toml::table*> tables = reader_.Tables(*n, path);
+    for (size_t i = 0; i < tables.size(); ++i) {
+      T& element = out->emplace_back();
+      if (tables[i] == nullptr) continue;
+      element.line = LineOf(*tables[i]);
+      decode(reader_, *tables[i], Element(path, i), &element);
+    }
   }
 
   // Reports every key that was not asked for. At the top level, tables are
@@ -625,7 +640,7 @@ void DecodeIndexes(Reader& reader, const toml::node& node,
   if (array == nullptr) return;
   for (size_t i = 0; i < array->size(); ++i) {
     const toml::node& element = (*array)[i];
-    const std::string key = path + "[" + std::to_string(i) + "]";
+    const std::string key = Element(path, i);
     IndexConfig index;
     index.line = LineOf(element);
     reader.report().SetLine(key, index.line);
@@ -651,6 +666,32 @@ void DecodeIndexes(Reader& reader, const toml::node& node,
     }
     m->indexes.push_back(std::move(index));
   }
+}
+
+void DecodeFilter(Reader& reader, const toml::table& table,
+                  const std::string& path, FilterConfig* f) {
+  TableReader t(reader, table, path);
+  t.String("name", &f->name);
+  t.String("expression", &f->expression);
+  t.RejectUnknown();
+}
+
+void DecodeAggregate(Reader& reader, const toml::table& table,
+                     const std::string& path, AggregateConfig* a) {
+  TableReader t(reader, table, path);
+  t.String("name", &a->name);
+  t.String("filter", &a->filter);
+  t.String("expression", &a->expression);
+  t.RejectUnknown();
+}
+
+void DecodeTrigger(Reader& reader, const toml::table& table,
+                   const std::string& path, TriggerConfig* g) {
+  TableReader t(reader, table, path);
+  t.String("name", &g->name);
+  t.String("condition", &g->condition);
+  t.Duration("period", &g->period);
+  t.RejectUnknown();
 }
 
 void DecodeMultilog(Reader& reader, const toml::table& table,
@@ -694,41 +735,9 @@ void DecodeMultilog(Reader& reader, const toml::table& table,
   if (const toml::node* n = t.Get("indexes")) {
     DecodeIndexes(reader, *n, t.Key("indexes"), m);
   }
-  std::vector<const toml::table*> filters = t.Tables("filters");
-  for (size_t i = 0; i < filters.size(); ++i) {
-    FilterConfig& filter = m->filters.emplace_back();
-    if (filters[i] == nullptr) continue;
-    const std::string key = t.Key("filters") + "[" + std::to_string(i) + "]";
-    TableReader f(reader, *filters[i], key);
-    filter.line = LineOf(*filters[i]);
-    f.String("name", &filter.name);
-    f.String("expression", &filter.expression);
-    f.RejectUnknown();
-  }
-  std::vector<const toml::table*> aggregates = t.Tables("aggregates");
-  for (size_t i = 0; i < aggregates.size(); ++i) {
-    AggregateConfig& aggregate = m->aggregates.emplace_back();
-    if (aggregates[i] == nullptr) continue;
-    const std::string key = t.Key("aggregates") + "[" + std::to_string(i) + "]";
-    TableReader a(reader, *aggregates[i], key);
-    aggregate.line = LineOf(*aggregates[i]);
-    a.String("name", &aggregate.name);
-    a.String("filter", &aggregate.filter);
-    a.String("expression", &aggregate.expression);
-    a.RejectUnknown();
-  }
-  std::vector<const toml::table*> triggers = t.Tables("triggers");
-  for (size_t i = 0; i < triggers.size(); ++i) {
-    TriggerConfig& trigger = m->triggers.emplace_back();
-    if (triggers[i] == nullptr) continue;
-    const std::string key = t.Key("triggers") + "[" + std::to_string(i) + "]";
-    TableReader g(reader, *triggers[i], key);
-    trigger.line = LineOf(*triggers[i]);
-    g.String("name", &trigger.name);
-    g.String("condition", &trigger.condition);
-    g.Duration("period", &trigger.period);
-    g.RejectUnknown();
-  }
+  t.Tables("filters", &m->filters, DecodeFilter);
+  t.Tables("aggregates", &m->aggregates, DecodeAggregate);
+  t.Tables("triggers", &m->triggers, DecodeTrigger);
   t.RejectUnknown();
 }
 
@@ -800,14 +809,7 @@ void DecodeSink(Reader& reader, const toml::table& table,
 void DecodeAlerts(Reader& reader, const toml::table& table, AlertsConfig* a) {
   TableReader t(reader, table, "alerts");
   t.Unsigned("queue", &a->queue);
-  std::vector<const toml::table*> sinks = t.Tables("sink");
-  for (size_t i = 0; i < sinks.size(); ++i) {
-    AlertSinkConfig& sink = a->sinks.emplace_back();
-    if (sinks[i] == nullptr) continue;
-    sink.line = LineOf(*sinks[i]);
-    DecodeSink(reader, *sinks[i], t.Key("sink") + "[" + std::to_string(i) + "]",
-               &sink);
-  }
+  t.Tables("sink", &a->sinks, DecodeSink);
   t.RejectUnknown();
 }
 
@@ -822,24 +824,11 @@ void Decode(Reader& reader, const toml::table& root, AgentConfig* c) {
     t.Strings("eal_args", &c->eal_args);
     t.RejectUnknown();
   }
-  std::vector<const toml::table*> ports = top.Tables("port");
-  for (size_t i = 0; i < ports.size(); ++i) {
-    PortConfig& port = c->ports.emplace_back();
-    if (ports[i] == nullptr) continue;
-    port.line = LineOf(*ports[i]);
-    DecodePort(reader, *ports[i], "port[" + std::to_string(i) + "]", &port);
-  }
+  top.Tables("port", &c->ports, DecodePort);
   if (const toml::table* dataplane = top.Table("dataplane")) {
     DecodeDataplane(reader, *dataplane, &c->dataplane);
   }
-  std::vector<const toml::table*> multilogs = top.Tables("multilog");
-  for (size_t i = 0; i < multilogs.size(); ++i) {
-    MultilogConfig& multilog = c->multilogs.emplace_back();
-    if (multilogs[i] == nullptr) continue;
-    multilog.line = LineOf(*multilogs[i]);
-    DecodeMultilog(reader, *multilogs[i], "multilog[" + std::to_string(i) + "]",
-                   &multilog);
-  }
+  top.Tables("multilog", &c->multilogs, DecodeMultilog);
   if (const toml::table* alerts = top.Table("alerts")) {
     DecodeAlerts(reader, *alerts, &c->alerts);
   }
@@ -857,10 +846,6 @@ void Decode(Reader& reader, const toml::table& root, AgentConfig* c) {
 }
 
 // --- Validation: checks on the decoded values -------------------------------
-
-std::string Element(const std::string& key, size_t i) {
-  return key + "[" + std::to_string(i) + "]";
-}
 
 bool IsPowerOfTwo(uint64_t v) { return std::has_single_bit(v); }
 
