@@ -8,9 +8,11 @@
 #include "agent/log.h"
 #include "agent/metrics.h"
 #include "agent/multilog_registry.h"
+#include "agent/program_file.h"
 #include "agent/service.h"
 #include "dataplane/eal.h"
 #include "dataplane/pipeline.h"
+#include "multilog/control.h"
 
 namespace loupe::agent {
 namespace {
@@ -73,34 +75,17 @@ Status Agent::StartParts() {
       return st.Annotate(config_.source + ":" + std::to_string(line) +
                          ": multilog " + m.name);
     };
-    for (const IndexConfig& i : m.indexes) {
-      if (Status st = ml.AddIndex({i.column, i.bucket}); !st.ok()) {
-        return fail(i.line, st);
+    for (const ControlStatement& statement : m.program.statements) {
+      if (Status st = Apply(ml, statement); !st.ok()) {
+        return fail(statement.line, st);
       }
     }
-    for (const FilterConfig& f : m.filters) {
-      if (Status st = ml.AddFilter(f.name, f.expression); !st.ok()) {
-        return fail(f.line, st);
-      }
-    }
-    for (const AggregateConfig& a : m.aggregates) {
-      if (Status st = ml.AddAggregate(a.name, a.filter, a.expression);
-          !st.ok()) {
-        return fail(a.line, st);
-      }
-    }
-    for (const TriggerConfig& t : m.triggers) {
-      TriggerOptions to;
-      to.period = t.period;
-      if (Status st = ml.AddTrigger(t.name, t.condition, to); !st.ok()) {
-        return fail(t.line, st);
-      }
-    }
-    Log(LogLevel::kInfo,
-        "multilog " + m.name + ": " + std::to_string(m.indexes.size()) +
-            " indexes, " + std::to_string(m.filters.size()) + " filters, " +
-            std::to_string(m.aggregates.size()) + " aggregates, " +
-            std::to_string(m.triggers.size()) + " triggers");
+    const ProgramCounts n = CountSection(m.program);
+    Log(LogLevel::kInfo, "multilog " + m.name + ": " +
+                             std::to_string(n.indexes) + " indexes, " +
+                             std::to_string(n.filters) + " filters, " +
+                             std::to_string(n.aggregates) + " aggregates, " +
+                             std::to_string(n.triggers) + " triggers");
   }
 
   // 2. Alert sinks, fed by every configured multilog's alert log. (The

@@ -1,8 +1,6 @@
 #include "agent/config.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,20 +8,18 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
-#include <map>
-#include <memory>
 #include <set>
-#include <sstream>
 #include <utility>
 
-#include "multilog/expression.h"
-#include "multilog/filter_program.h"
-#include "multilog/index_log.h"
+#include "agent/toml_reader.h"
+#include "multilog/did_you_mean.h"
 #include "multilog/packet_schema.h"
+#include "multilog/units.h"
 
 namespace loupe::agent {
 namespace {
+
+static_assert(kMaxConfigErrors == kMaxReportedErrors);
 
 using std::chrono::nanoseconds;
 
@@ -38,568 +34,18 @@ constexpr uint32_t kMaxWriters = 16;
 constexpr uint32_t kMaxBurst = 512;
 constexpr uint32_t kMaxRingSize = 1u << 24;
 constexpr uint32_t kMaxAlertQueue = 1u << 20;
-// Multilog's limit (multilog.cc); checked here so the file gets the line.
-constexpr size_t kMaxAggregatesPerFilter = 64;
 // DataLog's block_records range (data_log.cc).
 constexpr uint32_t kMinBlockRecords = 1024;
 constexpr uint32_t kMaxBlockRecords = 1u << 24;
-constexpr size_t kMaxNameBytes = 64;
-constexpr size_t kMaxConfigBytes = 1 << 20;
 
-__extension__ typedef unsigned __int128 Wide;
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
-
-// "[a-zA-Z_]", for names that may later appear in an expression.
 bool IsIdentStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Names of ports, multilogs, filters, aggregates and triggers:
-// [A-Za-z_][A-Za-z0-9_-]*, at most kMaxNameBytes.
-Status CheckName(std::string_view name) {
-  if (name.empty()) return Status::InvalidArgument("is missing or empty");
-  if (name.size() > kMaxNameBytes) {
-    return Status::InvalidArgument("name " + Quote(name) + " is longer than " +
-                                   std::to_string(kMaxNameBytes) + " bytes");
-  }
-  bool ok = IsIdentStart(name[0]);
-  for (char c : name) ok = ok && (IsIdentStart(c) || IsDigit(c) || c == '-');
-  if (!ok) {
-    return Status::InvalidArgument(
-        "name " + Quote(name) +
-        " is not an identifier; use letters, digits, '_' and '-', starting "
-        "with a letter or '_'");
-  }
-  return Status::Ok();
-}
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c; }
-
-// Optimal string alignment distance (Levenshtein plus adjacent
-// transpositions), ignoring ASCII case.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1,
-                                     std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t cost = Lower(a[i - 1]) == Lower(b[j - 1]) ? 0 : 1;
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && Lower(a[i - 1]) == Lower(b[j - 2]) &&
-          Lower(a[i - 2]) == Lower(b[j - 1])) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-// The candidate closest to `word`, or "" when none is close enough to be a
-// typo of it.
-std::string Closest(std::string_view word,
-                    const std::vector<std::string>& candidates) {
-  if (word.size() > 80) return "";
-  const size_t limit = word.size() <= 4 ? 1 : word.size() <= 8 ? 2 : 3;
-  size_t best = limit + 1;
-  std::string best_name;
-  for (const std::string& c : candidates) {
-    const size_t d = EditDistance(word, c);
-    if (d < best && 2 * d <= word.size()) {
-      best = d;
-      best_name = c;
-    }
-  }
-  return best_name;
-}
-
-// "; did you mean 'x'?", or "".
-std::string DidYouMean(std::string_view word,
-                       const std::vector<std::string>& candidates) {
-  const std::string near = Closest(word, candidates);
-  return near.empty() ? "" : "; did you mean '" + near + "'?";
-}
-
-std::string List(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? "none" : out;
-}
-
-std::string AtLine(int line) {
-  return line > 0 ? " (line " + std::to_string(line) + ")" : "";
-}
-
-// "4MiB" when exact, else the byte count.
-std::string FormatBytes(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  std::string out = std::to_string(bytes) + " bytes";
-  uint64_t scale = 1;
-  for (const char* unit : kUnits) {
-    scale <<= 10;
-    if (bytes >= scale && bytes % scale == 0) {
-      out = std::to_string(bytes / scale) + unit;
-    }
-  }
-  return out;
-}
-
-// The errors of one file, and where each key was written.
-class Report {
- public:
-  // The line of `key`'s value, for checks made after reading.
-  void SetLine(const std::string& key, int line) { lines_.emplace(key, line); }
-
-  // `key`'s value could not be read: later checks of it, or of keys below
-  // it, would only repeat this error and stay quiet.
-  void Bad(int line, const std::string& key, std::string message) {
-    failed_.insert(key);
-    errors_.push_back({line, key, std::move(message)});
-  }
-
-  // A check failed on values read well. The line is `key`'s, else its
-  // closest parent's ("multilog[0].filters[1]", then "multilog[0]"), else
-  // `near`'s: a key the error is about when `key` was not written.
-  void Check(const std::string& key, std::string message,
-             const std::string& near = "") {
-    for (std::string k = key;; k = Parent(k)) {
-      if (failed_.count(k) != 0) return;
-      if (k.empty()) break;
-    }
-    int line = LineOf(key);
-    if (line == 0 && !near.empty()) line = LineOf(near);
-    errors_.push_back({line, key, std::move(message)});
-  }
-
-  // Quiets later checks of `key` and below, as if it had failed.
-  void Suppress(const std::string& key) { failed_.insert(key); }
-
-  bool empty() const { return errors_.empty(); }
-
-  Status ToStatus(const std::string& source) const {
-    std::vector<Error> errors = errors_;
-    std::stable_sort(errors.begin(), errors.end(),
-                     [](const Error& a, const Error& b) {
-                       const int la = a.line > 0 ? a.line : INT32_MAX;
-                       const int lb = b.line > 0 ? b.line : INT32_MAX;
-                       return la < lb;
-                     });
-    std::string msg;
-    for (size_t i = 0; i < errors.size() && i < kMaxConfigErrors; ++i) {
-      const Error& e = errors[i];
-      if (!msg.empty()) msg += '\n';
-      msg += source;
-      if (e.line > 0) msg += ":" + std::to_string(e.line);
-      msg += ": ";
-      if (!e.key.empty()) msg += e.key + ": ";
-      msg += e.message;
-    }
-    if (errors.size() > kMaxConfigErrors) {
-      msg += "\n" + source + ": ... and " +
-             std::to_string(errors.size() - kMaxConfigErrors) + " more errors";
-    }
-    return Status::InvalidArgument(std::move(msg));
-  }
-
- private:
-  struct Error {
-    int line;
-    std::string key;
-    std::string message;
-  };
-
-  static std::string Parent(const std::string& key) {
-    const size_t cut = key.find_last_of(".[");
-    return cut == std::string::npos ? "" : key.substr(0, cut);
-  }
-
-  int LineOf(const std::string& key) const {
-    for (std::string k = key; !k.empty(); k = Parent(k)) {
-      auto it = lines_.find(k);
-      if (it != lines_.end()) return it->second;
-    }
-    return 0;
-  }
-
-  std::map<std::string, int> lines_;
-  std::set<std::string> failed_;
-  std::vector<Error> errors_;
-};
-
-// --- Environment ------------------------------------------------------------
-
-Result<std::string> ExpandEnvironment(std::string_view text,
-                                      const EnvLookup& env) {
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c != '$' || i + 1 == text.size()) {
-      out += c;
-      ++i;
-      continue;
-    }
-    const char next = text[i + 1];
-    if (next == '$') {
-      out += '$';
-      i += 2;
-      continue;
-    }
-    if (IsIdentStart(next)) {
-      size_t end = i + 1;
-      while (end < text.size() &&
-             (IsIdentStart(text[end]) || IsDigit(text[end]))) {
-        ++end;
-      }
-      const std::string name(text.substr(i + 1, end - i - 1));
-      return Status::InvalidArgument(
-          "'$" + name + "' needs braces: write ${" + name +
-          "} for the environment variable, or $$ for a literal '$'");
-    }
-    if (next != '{') {
-      out += c;
-      ++i;
-      continue;
-    }
-    const size_t close = text.find('}', i + 2);
-    if (close == std::string_view::npos) {
-      return Status::InvalidArgument(
-          "'${' without a closing '}'; write $$ for a literal '$'");
-    }
-    std::string_view inner = text.substr(i + 2, close - i - 2);
-    std::optional<std::string_view> fallback;
-    if (size_t dash = inner.find(":-"); dash != std::string_view::npos) {
-      fallback = inner.substr(dash + 2);
-      inner = inner.substr(0, dash);
-    }
-    bool valid = !inner.empty() && IsIdentStart(inner[0]);
-    for (char ch : inner) valid = valid && (IsIdentStart(ch) || IsDigit(ch));
-    if (!valid) {
-      return Status::InvalidArgument(
-          Quote(text.substr(i, close - i + 1)) +
-          " does not name an environment variable; expected ${NAME} or "
-          "${NAME:-default}");
-    }
-    const std::string name(inner);
-    std::optional<std::string> value = env ? env(name) : std::nullopt;
-    if (fallback.has_value() && (!value.has_value() || value->empty())) {
-      value = std::string(*fallback);
-    }
-    if (!value.has_value()) {
-      return Status::InvalidArgument(
-          "environment variable " + name + " is not set (used as ${" + name +
-          "}; set it, or give a default with ${" + name + ":-default})");
-    }
-    out += *value;
-    i = close + 1;
-  }
-  return out;
-}
-
-// --- Reading TOML values ----------------------------------------------------
-
-int LineOf(const toml::node& node) {
-  return static_cast<int>(node.source().begin.line);
-}
-
-// "key[i]": the name of an array's element in messages.
-std::string Element(const std::string& key, size_t i) {
-  return key + "[" + std::to_string(i) + "]";
-}
-
-std::string Describe(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return Quote(node.as_string()->get());
-    case toml::node_type::integer:
-      return "an integer (" + std::to_string(node.as_integer()->get()) + ")";
-    case toml::node_type::floating_point: {
-      std::ostringstream s;
-      s << node.as_floating_point()->get();
-      return "a float (" + s.str() + ")";
-    }
-    case toml::node_type::boolean:
-      return std::string("a boolean (") +
-             (node.as_boolean()->get() ? "true" : "false") + ")";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::date:
-    case toml::node_type::time:
-    case toml::node_type::date_time:
-      return "a date or time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
-
-// Reads values into the config, reporting what does not fit to Report.
-class Reader {
- public:
-  Reader(Report& report, const EnvLookup& env) : report_(report), env_(env) {}
-
-  Report& report() { return report_; }
-
-  bool String(const toml::node& node, const std::string& key,
-              std::string* out) {
-    if (!node.is_string()) {
-      report_.Bad(LineOf(node), key,
-                  "expected a string, got " + Describe(node));
-      return false;
-    }
-    Result<std::string> expanded =
-        ExpandEnvironment(node.as_string()->get(), env_);
-    if (!expanded.ok()) {
-      report_.Bad(LineOf(node), key, expanded.status().message());
-      return false;
-    }
-    *out = std::move(expanded).value();
-    return true;
-  }
-
-  template <typename T>
-  bool Unsigned(const toml::node& node, const std::string& key, T* out) {
-    constexpr uint64_t kMax = std::numeric_limits<T>::max();
-    bool fits = node.is_integer() && node.as_integer()->get() >= 0;
-    if constexpr (kMax < std::numeric_limits<int64_t>::max()) {
-      fits = fits && static_cast<uint64_t>(node.as_integer()->get()) <= kMax;
-    }
-    if (!fits) {
-      report_.Bad(LineOf(node), key,
-                  "expected an integer from 0 to " + std::to_string(kMax) +
-                      ", got " + Describe(node));
-      return false;
-    }
-    *out = static_cast<T>(node.as_integer()->get());
-    return true;
-  }
-
-  bool Size(const toml::node& node, const std::string& key, uint64_t* out) {
-    if (node.is_integer()) return Unsigned(node, key, out);
-    std::string text;
-    if (!node.is_string()) {
-      report_.Bad(LineOf(node), key,
-                  "expected a size like \"2GiB\", got " + Describe(node));
-      return false;
-    }
-    if (!String(node, key, &text)) return false;
-    Result<uint64_t> size = ParseSize(text);
-    if (!size.ok()) {
-      report_.Bad(LineOf(node), key, size.status().message());
-      return false;
-    }
-    *out = *size;
-    return true;
-  }
-
-  bool Duration(const toml::node& node, const std::string& key,
-                nanoseconds* out) {
-    if (node.is_integer() && node.as_integer()->get() == 0) {
-      *out = nanoseconds(0);
-      return true;
-    }
-    std::string text;
-    if (!node.is_string()) {
-      report_.Bad(LineOf(node), key,
-                  "expected a duration like \"500ms\" (a string with a unit: "
-                  "ns, us, ms, s, m, h, d), got " +
-                      Describe(node));
-      return false;
-    }
-    if (!String(node, key, &text)) return false;
-    Result<nanoseconds> duration = ParseDuration(text);
-    if (!duration.ok()) {
-      report_.Bad(LineOf(node), key, duration.status().message());
-      return false;
-    }
-    *out = *duration;
-    return true;
-  }
-
-  const toml::table* Table(const toml::node& node, const std::string& key) {
-    if (!node.is_table()) {
-      report_.Bad(LineOf(node), key, "expected a table, got " + Describe(node));
-      return nullptr;
-    }
-    return node.as_table();
-  }
-
-  const toml::array* Array(const toml::node& node, const std::string& key) {
-    if (!node.is_array()) {
-      report_.Bad(LineOf(node), key,
-                  "expected an array, got " + Describe(node));
-      return nullptr;
-    }
-    return node.as_array();
-  }
-
-  // An array of tables ([[key]] or a list of inline tables). Elements that
-  // are not tables are reported and given as nullptr, so that the indices
-  // in later messages stay those of the file.
-  std::vector<const toml::table*> Tables(const toml::node& node,
-                                         const std::string& key) {
-    std::vector<const toml::table*> out;
-    if (!node.is_array()) {
-      const bool top = key.find_first_of(".[") == std::string::npos;
-      report_.Bad(LineOf(node), key,
-                  (top ? "expected [[" + key + "]] tables"
-                       : "expected a list "
-                         "of tables") +
-                      std::string(", got ") + Describe(node));
-      return out;
-    }
-    const toml::array& array = *node.as_array();
-    for (size_t i = 0; i < array.size(); ++i) {
-      const std::string element = Element(key, i);
-      if (!array[i].is_table()) {
-        report_.Bad(LineOf(array[i]), element,
-                    "expected a table, got " + Describe(array[i]));
-        out.push_back(nullptr);
-        continue;
-      }
-      report_.SetLine(element, LineOf(array[i]));
-      out.push_back(array[i].as_table());
-    }
-    return out;
-  }
-
- private:
-  Report& report_;
-  const EnvLookup& env_;
-};
-
-// One TOML table being read: remembers the keys asked for, so that the
-// rest are reported as unknown, with the closest known key.
-class TableReader {
- public:
-  TableReader(Reader& reader, const toml::table& table, std::string path)
-      : reader_(reader), table_(table), path_(std::move(path)) {}
-
-  std::string Key(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-
-  // The value of `key`, or nullptr when it is absent.
-  const toml::node* Get(std::string_view key) {
-    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-      known_.emplace_back(key);
-    }
-    const toml::node* node = table_.get(key);
-    if (node != nullptr) reader_.report().SetLine(Key(key), LineOf(*node));
-    return node;
-  }
-
-  bool String(std::string_view key, std::string* out) {
-    const toml::node* n = Get(key);
-    return n != nullptr && reader_.String(*n, Key(key), out);
-  }
-  template <typename T>
-  void Unsigned(std::string_view key, T* out) {
-    if (const toml::node* n = Get(key)) reader_.Unsigned(*n, Key(key), out);
-  }
-  void Size(std::string_view key, uint64_t* out) {
-    if (const toml::node* n = Get(key)) reader_.Size(*n, Key(key), out);
-  }
-  void Duration(std::string_view key, nanoseconds* out) {
-    if (const toml::node* n = Get(key)) reader_.Duration(*n, Key(key), out);
-  }
-  void Strings(std::string_view key, std::vector<std::string>* out) {
-    const toml::node* n = Get(key);
-    if (n == nullptr) return;
-    const toml::array* array = reader_.Array(*n, Key(key));
-    if (array == nullptr) return;
-    out->clear();
-    for (size_t i = 0; i < array->size(); ++i) {
-      std::string s;
-      if (reader_.String((*array)[i], Element(Key(key), i), &s)) {
-        out->push_back(std::move(s));
-      }
-    }
-  }
-  void Unsigneds(std::string_view key, std::vector<uint32_t>* out) {
-    const toml::node* n = Get(key);
-    if (n == nullptr) return;
-    const toml::array* array = reader_.Array(*n, Key(key));
-    if (array == nullptr) return;
-    out->clear();
-    for (size_t i = 0; i < array->size(); ++i) {
-      uint32_t v = 0;
-      if (reader_.Unsigned((*array)[i], Element(Key(key), i), &v)) {
-        out->push_back(v);
-      }
-    }
-  }
-  const toml::table* Table(std::string_view key) {
-    const toml::node* n = Get(key);
-    return n == nullptr ? nullptr : reader_.Table(*n, Key(key));
-  }
-  // Decodes the array of tables `key` into `out`, one element per entry of
-  // the array (so indices stay those of the file), each with its line:
-  // decode(reader, table, element_key, &element) for the entries that are
-  // tables.
-  template <typename T, typename Decoder>
-  void Tables(std::string_view key, std::vector<T>* out, Decoder decode) {
-    const toml::node* n = Get(key);
-    if (n == nullptr) return;
-    const std::string path = Key(key);
-    const std::vector<const toml::table*> tables = reader_.Tables(*n, path);
-    for (size_t i = 0; i < tables.size(); ++i) {
-      T& element = out->emplace_back();
-      if (tables[i] == nullptr) continue;
-      element.line = LineOf(*tables[i]);
-      decode(reader_, *tables[i], Element(path, i), &element);
-    }
-  }
-
-  // Reports every key that was not asked for. At the top level, tables are
-  // called sections.
-  void RejectUnknown() {
-    for (auto&& [key, node] : table_) {
-      const std::string name(key.str());
-      if (std::find(known_.begin(), known_.end(), name) != known_.end()) {
-        continue;
-      }
-      std::string what = "unknown key";
-      if (path_.empty() && node.is_table()) {
-        what = "unknown section [" + name + "]";
-      } else if (path_.empty() && node.is_array_of_tables()) {
-        what = "unknown section [[" + name + "]]";
-      }
-      const std::string near = Closest(name, known_);
-      std::string msg = what + DidYouMean(name, known_);
-      if (near.empty()) {
-        msg += " (expected one of: " + List(known_) + ")";
-      } else if (table_.get(near) == nullptr) {
-        // The key meant is then missing: say nothing more about it.
-        reader_.report().Suppress(Key(near));
-      }
-      reader_.report().Bad(static_cast<int>(key.source().begin.line), Key(name),
-                           std::move(msg));
-    }
-  }
-
- private:
-  Reader& reader_;
-  const toml::table& table_;
-  const std::string path_;
-  std::vector<std::string> known_;
-};
-
 // --- Decoding: TOML to AgentConfig ------------------------------------------
 
-void DecodeAgent(Reader& reader, const toml::table& table, AgentConfig* c,
+void DecodeAgent(ValueReader& reader, const toml::table& table, AgentConfig* c,
                  bool* host_given) {
   TableReader t(reader, table, "agent");
   *host_given = t.Get("host") != nullptr;
@@ -610,7 +56,7 @@ void DecodeAgent(Reader& reader, const toml::table& table, AgentConfig* c,
   t.RejectUnknown();
 }
 
-void DecodePort(Reader& reader, const toml::table& table,
+void DecodePort(ValueReader& reader, const toml::table& table,
                 const std::string& path, PortConfig* p) {
   TableReader t(reader, table, path);
   t.String("name", &p->name);
@@ -620,7 +66,7 @@ void DecodePort(Reader& reader, const toml::table& table,
   t.RejectUnknown();
 }
 
-void DecodeDataplane(Reader& reader, const toml::table& table,
+void DecodeDataplane(ValueReader& reader, const toml::table& table,
                      DataplaneConfig* d) {
   TableReader t(reader, table, "dataplane");
   t.String("multilog", &d->multilog);
@@ -634,67 +80,7 @@ void DecodeDataplane(Reader& reader, const toml::table& table,
   t.RejectUnknown();
 }
 
-void DecodeIndexes(Reader& reader, const toml::node& node,
-                   const std::string& path, MultilogConfig* m) {
-  const toml::array* array = reader.Array(node, path);
-  if (array == nullptr) return;
-  for (size_t i = 0; i < array->size(); ++i) {
-    const toml::node& element = (*array)[i];
-    const std::string key = Element(path, i);
-    IndexConfig index;
-    index.line = LineOf(element);
-    reader.report().SetLine(key, index.line);
-    if (element.is_string()) {
-      if (!reader.String(element, key, &index.column)) {
-        reader.report().Suppress(key);
-      }
-    } else if (element.is_table()) {
-      TableReader t(reader, *element.as_table(), key);
-      if (t.Get("column") == nullptr) {
-        reader.report().Bad(index.line, key,
-                            "an index needs a column: {column = \"...\"}");
-      } else if (!t.String("column", &index.column)) {
-        reader.report().Suppress(key);
-      }
-      t.Unsigned("bucket", &index.bucket);
-      t.RejectUnknown();
-    } else {
-      reader.report().Bad(index.line, key,
-                          "expected a column name or a table {column = "
-                          "\"...\", bucket = N}, got " +
-                              Describe(element));
-    }
-    m->indexes.push_back(std::move(index));
-  }
-}
-
-void DecodeFilter(Reader& reader, const toml::table& table,
-                  const std::string& path, FilterConfig* f) {
-  TableReader t(reader, table, path);
-  t.String("name", &f->name);
-  t.String("expression", &f->expression);
-  t.RejectUnknown();
-}
-
-void DecodeAggregate(Reader& reader, const toml::table& table,
-                     const std::string& path, AggregateConfig* a) {
-  TableReader t(reader, table, path);
-  t.String("name", &a->name);
-  t.String("filter", &a->filter);
-  t.String("expression", &a->expression);
-  t.RejectUnknown();
-}
-
-void DecodeTrigger(Reader& reader, const toml::table& table,
-                   const std::string& path, TriggerConfig* g) {
-  TableReader t(reader, table, path);
-  t.String("name", &g->name);
-  t.String("condition", &g->condition);
-  t.Duration("period", &g->period);
-  t.RejectUnknown();
-}
-
-void DecodeMultilog(Reader& reader, const toml::table& table,
+void DecodeMultilog(ValueReader& reader, const toml::table& table,
                     const std::string& path, MultilogConfig* m) {
   TableReader t(reader, table, path);
   t.String("name", &m->name);
@@ -732,12 +118,9 @@ void DecodeMultilog(Reader& reader, const toml::table& table,
   t.Size("preallocate_bytes", &m->preallocate_bytes);
   t.Unsigned("block_records", &m->block_records);
   t.Duration("bucket", &m->bucket);
-  if (const toml::node* n = t.Get("indexes")) {
-    DecodeIndexes(reader, *n, t.Key("indexes"), m);
-  }
-  t.Tables("filters", &m->filters, DecodeFilter);
-  t.Tables("aggregates", &m->aggregates, DecodeAggregate);
-  t.Tables("triggers", &m->triggers, DecodeTrigger);
+  m->program.multilog = m->name;
+  m->program.line = m->line;
+  DecodeProgramArrays(t, &m->program);
   t.RejectUnknown();
 }
 
@@ -762,7 +145,7 @@ std::optional<SinkType> ParseSinkType(std::string_view name) {
   return std::nullopt;
 }
 
-void DecodeSink(Reader& reader, const toml::table& table,
+void DecodeSink(ValueReader& reader, const toml::table& table,
                 const std::string& path, AlertSinkConfig* s) {
   TableReader t(reader, table, path);
   std::optional<SinkType> type;
@@ -771,8 +154,9 @@ void DecodeSink(Reader& reader, const toml::table& table,
     if (!type.has_value()) {
       reader.report().Bad(
           LineOf(*t.Get("type")), t.Key("type"),
-          "unknown sink type " + Quote(name) +
-              DidYouMean(name, {"jsonl", "syslog", "alertmanager"}) +
+          "unknown sink type " + Quoted(name) +
+              DidYouMean(name, std::vector<std::string_view>{"jsonl", "syslog",
+                                                             "alertmanager"}) +
               " (expected jsonl, syslog or alertmanager)");
     }
   } else if (t.Get("type") == nullptr) {
@@ -806,14 +190,15 @@ void DecodeSink(Reader& reader, const toml::table& table,
   t.RejectUnknown();
 }
 
-void DecodeAlerts(Reader& reader, const toml::table& table, AlertsConfig* a) {
+void DecodeAlerts(ValueReader& reader, const toml::table& table,
+                  AlertsConfig* a) {
   TableReader t(reader, table, "alerts");
   t.Unsigned("queue", &a->queue);
   t.Tables("sink", &a->sinks, DecodeSink);
   t.RejectUnknown();
 }
 
-void Decode(Reader& reader, const toml::table& root, AgentConfig* c) {
+void Decode(ValueReader& reader, const toml::table& root, AgentConfig* c) {
   TableReader top(reader, root, "");
   bool host_given = false;
   if (const toml::table* agent = top.Table("agent")) {
@@ -853,8 +238,8 @@ bool IsPowerOfTwo(uint64_t v) { return std::has_single_bit(v); }
 // messages.
 Status CheckHostPort(std::string_view text, bool port_zero_ok,
                      std::string_view example) {
-  const std::string expected = "expected HOST:PORT such as " + Quote(example) +
-                               " or \"[::1]:7070\", got " + Quote(text);
+  const std::string expected = "expected HOST:PORT such as " + Quoted(example) +
+                               " or \"[::1]:7070\", got " + Quoted(text);
   std::string_view host;
   std::string_view port;
   if (!text.empty() && text[0] == '[') {
@@ -867,8 +252,8 @@ Status CheckHostPort(std::string_view text, bool port_zero_ok,
     port = text.substr(close + 2);
     in6_addr address;
     if (inet_pton(AF_INET6, std::string(host).c_str(), &address) != 1) {
-      return Status::InvalidArgument(Quote(host) + " is not an IPv6 address; " +
-                                     expected);
+      return Status::InvalidArgument(Quoted(host) +
+                                     " is not an IPv6 address; " + expected);
     }
   } else {
     const size_t colon = text.rfind(':');
@@ -880,7 +265,7 @@ Status CheckHostPort(std::string_view text, bool port_zero_ok,
     if (host.find(':') != std::string_view::npos) {
       return Status::InvalidArgument(
           "an IPv6 address needs brackets, as in \"[::1]:7070\"; got " +
-          Quote(text));
+          Quoted(text));
     }
     bool valid = !host.empty() && host.size() <= 253;
     for (char c : host) {
@@ -888,7 +273,7 @@ Status CheckHostPort(std::string_view text, bool port_zero_ok,
     }
     if (!valid) {
       return Status::InvalidArgument(
-          Quote(host) + " is not a host name or address; " + expected);
+          Quoted(host) + " is not a host name or address; " + expected);
     }
   }
   bool digits = !port.empty() && port.size() <= 5;
@@ -897,13 +282,13 @@ Status CheckHostPort(std::string_view text, bool port_zero_ok,
       digits ? std::strtol(std::string(port).c_str(), nullptr, 10) : -1;
   if (!digits || value > 65535 || (value == 0 && !port_zero_ok)) {
     return Status::InvalidArgument(
-        "port " + Quote(port) + " is not a port number (" +
+        "port " + Quoted(port) + " is not a port number (" +
         (port_zero_ok ? "0" : "1") + " to 65535); " + expected);
   }
   return Status::Ok();
 }
 
-void ValidateAgent(const AgentConfig& c, Report& r) {
+void ValidateAgent(const AgentConfig& c, ErrorReport& r) {
   bool host_ok = !c.host.empty() && c.host.size() <= 255;
   for (char ch : c.host) {
     host_ok = host_ok && static_cast<unsigned char>(ch) > ' ' && ch != 0x7f;
@@ -911,7 +296,7 @@ void ValidateAgent(const AgentConfig& c, Report& r) {
   if (!host_ok) {
     r.Check("agent.host",
             "must be 1 to 255 printable characters without spaces, got " +
-                Quote(c.host) + " (omit it to use the machine's host name)");
+                Quoted(c.host) + " (omit it to use the machine's host name)");
   }
   if (Status s = CheckListenAddress(c.listen); !s.ok()) {
     r.Check("agent.listen", s.message());
@@ -928,26 +313,26 @@ void ValidateAgent(const AgentConfig& c, Report& r) {
   static const std::vector<std::string> kLevels = {"error", "warn", "info",
                                                    "debug"};
   if (std::find(kLevels.begin(), kLevels.end(), c.log_level) == kLevels.end()) {
-    r.Check("agent.log_level", "unknown level " + Quote(c.log_level) +
+    r.Check("agent.log_level", "unknown level " + Quoted(c.log_level) +
                                    DidYouMean(c.log_level, kLevels) +
                                    " (expected error, warn, info or debug)");
   }
   for (size_t i = 0; i < c.eal_args.size(); ++i) {
     if (c.eal_args[i].empty()) {
-      r.Check(Element("dpdk.eal_args", i), "is an empty argument");
+      r.Check(ElementKey("dpdk.eal_args", i), "is an empty argument");
     }
   }
 }
 
-void ValidatePorts(const AgentConfig& c, Report& r) {
+void ValidatePorts(const AgentConfig& c, ErrorReport& r) {
   if (c.ports.size() > kMaxPorts) {
-    r.Check(Element("port", kMaxPorts),
+    r.Check(ElementKey("port", kMaxPorts),
             "too many ports: " + std::to_string(c.ports.size()) +
                 "; DPDK allows " + std::to_string(kMaxPorts));
   }
   for (size_t i = 0; i < c.ports.size(); ++i) {
     const PortConfig& p = c.ports[i];
-    const std::string key = Element("port", i);
+    const std::string key = ElementKey("port", i);
     if (Status s = CheckName(p.name); !s.ok()) {
       r.Check(key + ".name", s.message());
     }
@@ -968,13 +353,13 @@ void ValidatePorts(const AgentConfig& c, Report& r) {
     for (size_t j = 0; j < i; ++j) {
       const PortConfig& q = c.ports[j];
       if (!p.name.empty() && q.name == p.name) {
-        r.Check(key + ".name", "port " + Quote(p.name) + " is already defined" +
-                                   AtLine(q.line));
+        r.Check(key + ".name", "port " + Quoted(p.name) +
+                                   " is already defined" + AtLine(q.line));
       }
       if (!device.empty() && q.device.substr(0, q.device.find(',')) == device) {
-        r.Check(key + ".device", "device " + Quote(device) +
+        r.Check(key + ".device", "device " + Quoted(device) +
                                      " is already used by port " +
-                                     Quote(q.name) + AtLine(q.line));
+                                     Quoted(q.name) + AtLine(q.line));
       }
     }
   }
@@ -989,21 +374,21 @@ const MultilogConfig* FindMultilog(const AgentConfig& c,
 }
 
 void ValidateLcores(const std::string& key, const std::vector<uint32_t>& cores,
-                    std::set<uint32_t>& used, Report& r) {
+                    std::set<uint32_t>& used, ErrorReport& r) {
   for (size_t i = 0; i < cores.size(); ++i) {
     if (cores[i] >= kMaxLcores) {
-      r.Check(Element(key, i), "lcore " + std::to_string(cores[i]) +
-                                   " is out of range (0 to " +
-                                   std::to_string(kMaxLcores - 1) + ")");
+      r.Check(ElementKey(key, i), "lcore " + std::to_string(cores[i]) +
+                                      " is out of range (0 to " +
+                                      std::to_string(kMaxLcores - 1) + ")");
     } else if (!used.insert(cores[i]).second) {
-      r.Check(Element(key, i),
+      r.Check(ElementKey(key, i),
               "lcore " + std::to_string(cores[i]) +
                   " is listed twice; each lcore runs one loop");
     }
   }
 }
 
-void ValidateDataplane(const AgentConfig& c, Report& r) {
+void ValidateDataplane(const AgentConfig& c, ErrorReport& r) {
   const DataplaneConfig& d = c.dataplane;
   if (d.writers < 1 || d.writers > kMaxWriters) {
     r.Check("dataplane.writers", "must be from 1 to " +
@@ -1063,127 +448,25 @@ void ValidateDataplane(const AgentConfig& c, Report& r) {
     std::vector<std::string> names;
     for (const MultilogConfig& x : c.multilogs) names.push_back(x.name);
     r.Check("dataplane.multilog",
-            "no [[multilog]] named " + Quote(d.multilog) +
+            "no [[multilog]] named " + Quoted(d.multilog) +
                 " for the ports' packets" + DidYouMean(d.multilog, names) +
-                " (multilogs: " + List(names) + ")",
+                " (multilogs: " + NameList(names) + ")",
             "port[0]");
     return;
   }
   Result<Schema> schema = ResolveSchema(m->schema);
   if (schema.ok() && !(*schema == PacketSchema())) {
     r.Check("dataplane.multilog",
-            "multilog " + Quote(m->name) + AtLine(m->line) +
+            "multilog " + Quoted(m->name) + AtLine(m->line) +
                 " does not have the packet schema; the ports need one with "
                 "schema = \"packet\"",
             "port[0]");
   }
 }
 
-template <typename T>
-std::vector<std::string> NamesOf(const std::vector<T>& items) {
-  std::vector<std::string> out;
-  for (const T& item : items) out.push_back(item.name);
-  return out;
-}
-
-// Names are identifiers, unique among `items`.
-template <typename T>
-void CheckNames(const std::string& key, std::string_view kind,
-                const std::vector<T>& items, Report& r) {
-  for (size_t i = 0; i < items.size(); ++i) {
-    const std::string name_key = Element(key, i) + ".name";
-    if (Status s = CheckName(items[i].name); !s.ok()) {
-      r.Check(name_key, s.message());
-      continue;
-    }
-    for (size_t j = 0; j < i; ++j) {
-      if (items[j].name == items[i].name) {
-        r.Check(name_key, std::string(kind) + " " + Quote(items[i].name) +
-                              " is already defined" + AtLine(items[j].line));
-        break;
-      }
-    }
-  }
-}
-
-// Checks the control program of a multilog against its schema.
-void ValidateProgram(const MultilogConfig& m, const std::string& key,
-                     const Schema& schema, Report& r) {
-  for (size_t i = 0; i < m.indexes.size(); ++i) {
-    const IndexConfig& index = m.indexes[i];
-    Result<std::unique_ptr<IndexLog>> log =
-        IndexLog::Create(schema, IndexSpec{index.column, index.bucket}, 0);
-    if (!log.ok())
-      r.Check(Element(key + ".indexes", i), log.status().message());
-    for (size_t j = 0; j < i; ++j) {
-      if (m.indexes[j].column == index.column) {
-        r.Check(Element(key + ".indexes", i), "column " + Quote(index.column) +
-                                                  " is already indexed" +
-                                                  AtLine(m.indexes[j].line));
-        break;
-      }
-    }
-  }
-  CheckNames(key + ".filters", "filter", m.filters, r);
-  for (size_t i = 0; i < m.filters.size(); ++i) {
-    const std::string expression_key =
-        Element(key + ".filters", i) + ".expression";
-    Result<FilterProgram> program =
-        FilterProgram::Compile(schema, m.filters[i].expression);
-    if (!program.ok()) r.Check(expression_key, program.status().message());
-  }
-
-  CheckNames(key + ".aggregates", "aggregate", m.aggregates, r);
-  const std::vector<std::string> filters = NamesOf(m.filters);
-  std::map<std::string, size_t> per_filter;
-  for (size_t i = 0; i < m.aggregates.size(); ++i) {
-    const AggregateConfig& a = m.aggregates[i];
-    const std::string a_key = Element(key + ".aggregates", i);
-    if (a.name.find('-') != std::string::npos) {
-      r.Check(a_key + ".name",
-              "aggregate names cannot contain '-' (triggers name them in "
-              "expressions); use '_'");
-    }
-    if (std::find(filters.begin(), filters.end(), a.filter) == filters.end()) {
-      r.Check(a_key + ".filter", "no filter named " + Quote(a.filter) +
-                                     " in multilog " + Quote(m.name) +
-                                     DidYouMean(a.filter, filters) +
-                                     " (filters: " + List(filters) + ")");
-    } else if (++per_filter[a.filter] == kMaxAggregatesPerFilter + 1) {
-      r.Check(a_key + ".filter", "filter " + Quote(a.filter) + " already has " +
-                                     std::to_string(kMaxAggregatesPerFilter) +
-                                     " aggregates, the most a filter can have");
-    }
-    Result<AggregateSpec> spec = ParseAggregate(schema, a.expression);
-    if (!spec.ok()) r.Check(a_key + ".expression", spec.status().message());
-  }
-
-  CheckNames(key + ".triggers", "trigger", m.triggers, r);
-  const std::vector<std::string> aggregates = NamesOf(m.aggregates);
-  for (size_t i = 0; i < m.triggers.size(); ++i) {
-    const TriggerConfig& t = m.triggers[i];
-    const std::string t_key = Element(key + ".triggers", i);
-    Result<TriggerSpec> spec = ParseTrigger(t.condition);
-    if (!spec.ok()) {
-      r.Check(t_key + ".condition", spec.status().message());
-    } else if (std::find(aggregates.begin(), aggregates.end(),
-                         spec->aggregate) == aggregates.end()) {
-      r.Check(t_key + ".condition",
-              "no aggregate named " + Quote(spec->aggregate) + " in multilog " +
-                  Quote(m.name) + DidYouMean(spec->aggregate, aggregates) +
-                  " (aggregates: " + List(aggregates) + ")");
-    }
-    if (t.period < std::chrono::milliseconds(1) ||
-        t.period > std::chrono::hours(1)) {
-      r.Check(t_key + ".period", "must be from 1ms to 1h, got " +
-                                     std::to_string(t.period.count()) + "ns");
-    }
-  }
-}
-
-void ValidateMultilog(const AgentConfig& c, size_t i, Report& r) {
+void ValidateMultilog(const AgentConfig& c, size_t i, ErrorReport& r) {
   const MultilogConfig& m = c.multilogs[i];
-  const std::string key = Element("multilog", i);
+  const std::string key = ElementKey("multilog", i);
   const bool durable = m.storage != StorageMode::kInMemory;
   if (durable && m.directory.empty()) {
     r.Check(key + ".directory", "storage \"" +
@@ -1199,9 +482,9 @@ void ValidateMultilog(const AgentConfig& c, size_t i, Report& r) {
     for (size_t j = 0; j < i; ++j) {
       const MultilogConfig& o = c.multilogs[j];
       if (o.storage != StorageMode::kInMemory && o.directory == m.directory) {
-        r.Check(key + ".directory", "directory " + Quote(m.directory) +
+        r.Check(key + ".directory", "directory " + Quoted(m.directory) +
                                         " is already used by multilog " +
-                                        Quote(o.name) + AtLine(o.line) +
+                                        Quoted(o.name) + AtLine(o.line) +
                                         "; each multilog needs its own");
       }
     }
@@ -1240,21 +523,21 @@ void ValidateMultilog(const AgentConfig& c, size_t i, Report& r) {
       uint64_t{m.block_records} * schema->record_size();
   if (m.retention.max_bytes != 0 && m.retention.max_bytes < block_bytes) {
     r.Check(key + ".retention.max_bytes",
-            FormatBytes(m.retention.max_bytes) +
-                " is smaller than one block (" + FormatBytes(block_bytes) +
-                " = block_records " + std::to_string(m.block_records) + " x " +
+            FormatSize(m.retention.max_bytes) + " is smaller than one block (" +
+                FormatSize(block_bytes) + " = block_records " +
+                std::to_string(m.block_records) + " x " +
                 std::to_string(schema->record_size()) +
                 "-byte records); raise it or lower block_records");
   }
   if (m.capacity_bytes != 0 && m.retention.max_bytes != 0 &&
       m.capacity_bytes < m.retention.max_bytes + 2 * block_bytes) {
-    r.Check(key + ".capacity_bytes", FormatBytes(m.capacity_bytes) +
+    r.Check(key + ".capacity_bytes", FormatSize(m.capacity_bytes) +
                                          " cannot hold the retention window (" +
-                                         FormatBytes(m.retention.max_bytes) +
+                                         FormatSize(m.retention.max_bytes) +
                                          ") plus two blocks (" +
-                                         FormatBytes(2 * block_bytes) + ")");
+                                         FormatSize(2 * block_bytes) + ")");
   }
-  ValidateProgram(m, key, *schema, r);
+  ValidateSection(m.program, key, ProgramTarget{*schema, {}}, r);
 }
 
 // The facilities the syslog sink sends with (agent/alert_sinks.h).
@@ -1265,7 +548,8 @@ const std::vector<std::string>& SyslogFacilities() {
   return kFacilities;
 }
 
-void ValidateSink(const AlertSinkConfig& s, const std::string& key, Report& r) {
+void ValidateSink(const AlertSinkConfig& s, const std::string& key,
+                  ErrorReport& r) {
   switch (s.type) {
     case SinkType::kJsonl:
       if (s.path.empty()) {
@@ -1285,18 +569,18 @@ void ValidateSink(const AlertSinkConfig& s, const std::string& key, Report& r) {
           r.Check(key + ".address",
                   "expected \"unix:\" and an absolute path "
                   "such as \"unix:/dev/log\", got " +
-                      Quote(a));
+                      Quoted(a));
         }
       } else {
-        r.Check(
-            key + ".address",
-            "expected \"udp:HOST:PORT\" or \"unix:/dev/log\", got " + Quote(a));
+        r.Check(key + ".address",
+                "expected \"udp:HOST:PORT\" or \"unix:/dev/log\", got " +
+                    Quoted(a));
       }
       const auto& facilities = SyslogFacilities();
       if (std::find(facilities.begin(), facilities.end(), s.facility) ==
           facilities.end()) {
         r.Check(key + ".facility", "unknown syslog facility " +
-                                       Quote(s.facility) +
+                                       Quoted(s.facility) +
                                        DidYouMean(s.facility, facilities) +
                                        " (expected local0 to local7, user or "
                                        "daemon)");
@@ -1313,7 +597,7 @@ void ValidateSink(const AlertSinkConfig& s, const std::string& key, Report& r) {
         r.Check(key + ".url",
                 "expected an http:// or https:// URL such as "
                 "\"http://127.0.0.1:9093\", got " +
-                    Quote(url));
+                    Quoted(url));
       } else {
         std::string_view authority = url.substr(url.find("//") + 2);
         authority = authority.substr(0, authority.find('/'));
@@ -1324,7 +608,7 @@ void ValidateSink(const AlertSinkConfig& s, const std::string& key, Report& r) {
             has_port ? std::string(authority) : std::string(authority) + ":80";
         if (Status st = CheckHostPort(host_port, false, "127.0.0.1:9093");
             !st.ok()) {
-          r.Check(key + ".url", Quote(url) + ": " + st.message());
+          r.Check(key + ".url", Quoted(url) + ": " + st.message());
         }
       }
       if (s.resolve_after != nanoseconds(0) &&
@@ -1340,11 +624,13 @@ void ValidateSink(const AlertSinkConfig& s, const std::string& key, Report& r) {
   }
 }
 
-void Validate(const AgentConfig& c, Report& r) {
+void Validate(const AgentConfig& c, ErrorReport& r) {
   ValidateAgent(c, r);
   ValidatePorts(c, r);
   ValidateDataplane(c, r);
-  CheckNames("multilog", "multilog", c.multilogs, r);
+  std::vector<NameAndLine> names;
+  for (const MultilogConfig& m : c.multilogs) names.push_back({m.name, m.line});
+  CheckNames("multilog", "multilog", names, r);
   for (size_t i = 0; i < c.multilogs.size(); ++i) ValidateMultilog(c, i, r);
   if (c.alerts.queue < 1 || c.alerts.queue > kMaxAlertQueue) {
     r.Check("alerts.queue", "must be from 1 to " +
@@ -1353,59 +639,15 @@ void Validate(const AgentConfig& c, Report& r) {
   }
   for (size_t i = 0; i < c.alerts.sinks.size(); ++i) {
     const AlertSinkConfig& s = c.alerts.sinks[i];
-    ValidateSink(s, Element("alerts.sink", i), r);
+    ValidateSink(s, ElementKey("alerts.sink", i), r);
     for (size_t j = 0; j < i && !s.name.empty(); ++j) {
       if (c.alerts.sinks[j].name == s.name) {
-        r.Check(Element("alerts.sink", i) + ".name",
-                "sink " + Quote(s.name) + " is already defined" +
+        r.Check(ElementKey("alerts.sink", i) + ".name",
+                "sink " + Quoted(s.name) + " is already defined" +
                     AtLine(c.alerts.sinks[j].line));
       }
     }
   }
-}
-
-// Digits with an optional fraction: *whole, *fraction and its *digits.
-// Returns the characters read, 0 if none.
-size_t ReadDecimal(std::string_view s, Wide* whole, Wide* fraction,
-                   int* fraction_digits) {
-  size_t i = 0;
-  *whole = 0;
-  *fraction = 0;
-  *fraction_digits = 0;
-  while (i < s.size() && IsDigit(s[i])) {
-    if (i >= 20) return 0;  // more than fits a u64 with any unit
-    *whole = *whole * 10 + static_cast<unsigned>(s[i] - '0');
-    ++i;
-  }
-  if (i == 0) return 0;
-  if (i < s.size() && s[i] == '.') {
-    size_t j = i + 1;
-    while (j < s.size() && IsDigit(s[j])) {
-      if (*fraction_digits >= 18) return 0;
-      *fraction = *fraction * 10 + static_cast<unsigned>(s[j] - '0');
-      ++*fraction_digits;
-      ++j;
-    }
-    if (j == i + 1) return 0;
-    i = j;
-  }
-  return i;
-}
-
-Wide Pow10(int n) {
-  Wide p = 1;
-  while (n-- > 0) p *= 10;
-  return p;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
@@ -1422,142 +664,8 @@ std::string_view SinkTypeName(SinkType type) {
   return "?";
 }
 
-EnvLookup ProcessEnvironment() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-}
-
-Result<uint64_t> ParseSize(std::string_view text) {
-  const std::string expected =
-      "expected a size like \"2GiB\", got " + Quote(text);
-  const std::string_view s = Trim(text);
-  Wide whole;
-  Wide fraction;
-  int digits;
-  const size_t n = ReadDecimal(s, &whole, &fraction, &digits);
-  if (n == 0) return Status::InvalidArgument(expected);
-  std::string unit(Trim(s.substr(n)));
-  for (char& c : unit) c = Lower(c);
-  struct Unit {
-    std::string_view name;
-    Wide scale;
-  };
-  static constexpr Unit kUnits[] = {
-      {"", 1},
-      {"b", 1},
-      {"kib", Wide{1} << 10},
-      {"mib", Wide{1} << 20},
-      {"gib", Wide{1} << 30},
-      {"tib", Wide{1} << 40},
-      {"pib", Wide{1} << 50},
-      {"eib", Wide{1} << 60},
-      {"kb", 1000},
-      {"mb", 1000'000},
-      {"gb", 1000'000'000},
-      {"tb", 1000'000'000'000},
-      {"pb", 1000'000'000'000'000},
-      {"eb", 1000'000'000'000'000'000},
-  };
-  const Unit* found = nullptr;
-  for (const Unit& u : kUnits) {
-    if (u.name == unit) found = &u;
-  }
-  if (found == nullptr) {
-    if (unit.size() == 1 &&
-        std::string_view("kmgtpe").find(unit[0]) != std::string_view::npos) {
-      std::string upper = unit;
-      upper[0] = static_cast<char>(upper[0] - 'a' + 'A');
-      const std::string number(s.substr(0, n));
-      return Status::InvalidArgument(
-          "ambiguous size " + Quote(text) + ": write " + number + upper +
-          "iB (powers of 1024) or " + number + upper + "B (powers of 1000)");
-    }
-    return Status::InvalidArgument(
-        expected + " (units: B, KiB, MiB, GiB, TiB, or kB, MB, GB, TB)");
-  }
-  const Wide scaled_fraction = fraction * found->scale;
-  const Wide divisor = Pow10(digits);
-  if (scaled_fraction % divisor != 0) {
-    return Status::InvalidArgument("size " + Quote(text) +
-                                   " is not a whole number of bytes");
-  }
-  const Wide bytes = whole * found->scale + scaled_fraction / divisor;
-  if (bytes > std::numeric_limits<uint64_t>::max()) {
-    return Status::InvalidArgument("size " + Quote(text) +
-                                   " is too large (at most 16EiB)");
-  }
-  return static_cast<uint64_t>(bytes);
-}
-
-Result<nanoseconds> ParseDuration(std::string_view text) {
-  const std::string expected =
-      "expected a duration like \"500ms\" or \"1h30m\" (units: ns, us, ms, "
-      "s, m, h, d), got " +
-      Quote(text);
-  std::string_view s = Trim(text);
-  if (s == "0") return nanoseconds(0);
-  if (s.empty()) return Status::InvalidArgument(expected);
-  struct Unit {
-    std::string_view name;
-    Wide ns;
-  };
-  static constexpr Unit kUnits[] = {
-      {"ns", 1},
-      {"us", 1000},
-      {"\xc2\xb5s", 1000},  // µs
-      {"ms", 1000'000},
-      {"s", 1000'000'000},
-      {"m", Wide{60} * 1000'000'000},
-      {"h", Wide{3600} * 1000'000'000},
-      {"d", Wide{86400} * 1000'000'000},
-  };
-  Wide total = 0;
-  while (!s.empty()) {
-    Wide whole;
-    Wide fraction;
-    int digits;
-    const size_t n = ReadDecimal(s, &whole, &fraction, &digits);
-    if (n == 0) return Status::InvalidArgument(expected);
-    s = Trim(s.substr(n));
-    size_t u = 0;
-    while (u < s.size() && !IsDigit(s[u]) && s[u] != ' ' && s[u] != '.') ++u;
-    const std::string_view unit = s.substr(0, u);
-    const Unit* found = nullptr;
-    for (const Unit& x : kUnits) {
-      if (x.name == unit) found = &x;
-    }
-    if (found == nullptr) {
-      if (unit.empty()) {
-        return Status::InvalidArgument("duration " + Quote(text) +
-                                       " needs a unit; " + expected);
-      }
-      return Status::InvalidArgument(expected);
-    }
-    const Wide divisor = Pow10(digits);
-    if (fraction * found->ns % divisor != 0) {
-      return Status::InvalidArgument("duration " + Quote(text) +
-                                     " is not a whole number of nanoseconds");
-    }
-    total += whole * found->ns + fraction * found->ns / divisor;
-    if (total > static_cast<Wide>(std::numeric_limits<int64_t>::max())) {
-      return Status::InvalidArgument("duration " + Quote(text) +
-                                     " is too long (at most about 292 years)");
-    }
-    s = Trim(s.substr(u));
-  }
-  return nanoseconds(static_cast<int64_t>(total));
-}
-
 Status CheckListenAddress(std::string_view address) {
   return CheckHostPort(address, true, "127.0.0.1:7070");
-}
-
-Result<Schema> ResolveSchema(std::string_view schema) {
-  if (schema == kPacketSchemaName) return PacketSchema();
-  return Schema::Parse(schema);
 }
 
 MultilogOptions ToMultilogOptions(const MultilogConfig& m) {
@@ -1576,53 +684,26 @@ MultilogOptions ToMultilogOptions(const MultilogConfig& m) {
 Result<AgentConfig> ParseConfig(std::string_view text,
                                 const std::string& source_name,
                                 const EnvLookup& env) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(source_name + ":" +
-                                   std::to_string(e.source().begin.line) + ":" +
-                                   std::to_string(e.source().begin.column) +
-                                   ": " + std::string(e.description()));
-  }
-  Report report;
-  Reader reader(report, env);
+  Result<toml::table> root = ParseToml(text, source_name);
+  if (!root.ok()) return root.status();
+  ErrorReport report;
+  ValueReader reader(report, env);
   AgentConfig config;
   config.source = source_name;
-  Decode(reader, root, &config);
+  Decode(reader, *root, &config);
   Validate(config, report);
   if (!report.empty()) return report.ToStatus(source_name);
   return config;
 }
 
 Result<AgentConfig> LoadConfig(const std::string& path, const EnvLookup& env) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("reading config " + path, errno);
-  std::string text;
-  char buffer[64 * 1024];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return Status::FromErrno("reading config " + path, err);
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > kMaxConfigBytes) {
-      close(fd);
-      return Status::InvalidArgument(path + ": larger than " +
-                                     FormatBytes(kMaxConfigBytes) +
-                                     "; is this a configuration file?");
-    }
-  }
-  close(fd);
-  return ParseConfig(text, path, env);
+  Result<std::string> text = ReadTomlFile(path, "config");
+  if (!text.ok()) return text.status();
+  return ParseConfig(*text, path, env);
 }
 
 Status ValidateConfig(const AgentConfig& config) {
-  Report report;
+  ErrorReport report;
   Validate(config, report);
   return report.empty() ? Status::Ok() : report.ToStatus(config.source);
 }

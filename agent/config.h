@@ -14,9 +14,11 @@
 // aggregates name filters and triggers name aggregates that exist, and the
 // dataplane's multilog exists and has the packet schema.
 //
-// Strings may use the environment: ${NAME} is the value of NAME (an error
-// naming the key when NAME is unset), ${NAME:-default} falls back to
-// `default` when NAME is unset or empty, and $$ is a literal '$'.
+// The file is read by the generic reader (agent/toml_reader.h); strings
+// may use the environment (agent/environment.h: ${NAME}, ${NAME:-default},
+// $$). Each [[multilog]]'s indexes, filters, aggregates and triggers are
+// the program format of agent/program_file.h, decoded and validated by the
+// same functions as a program file.
 //
 // Everything here is a value type or a function without shared state;
 // thread-safe. ParseConfig is pure except for reading the environment
@@ -27,12 +29,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/environment.h"
+#include "agent/program_file.h"
+#include "multilog/control.h"
 #include "multilog/data_log.h"
 #include "multilog/multilog.h"
 #include "multilog/schema.h"
@@ -41,9 +44,8 @@
 namespace loupe::agent {
 
 // Errors reported before "... and N more errors".
+// (agent/toml_reader.h's kMaxReportedErrors; config.cc checks they agree.)
 inline constexpr size_t kMaxConfigErrors = 20;
-// The `schema` value that selects PacketSchema().
-inline constexpr std::string_view kPacketSchemaName = "packet";
 
 // [[port]]: one DPDK device the mirror arrives on.
 struct PortConfig {
@@ -66,32 +68,6 @@ struct DataplaneConfig {
   uint32_t mbuf_cache = 256;
 };
 
-struct IndexConfig {
-  std::string column;
-  uint64_t bucket = 0;  // IndexSpec::bucket
-  int line = 0;
-};
-
-struct FilterConfig {
-  std::string name;
-  std::string expression;
-  int line = 0;
-};
-
-struct AggregateConfig {
-  std::string name;
-  std::string filter;
-  std::string expression;
-  int line = 0;
-};
-
-struct TriggerConfig {
-  std::string name;
-  std::string condition;  // "<aggregate> <op> <number>"
-  std::chrono::nanoseconds period = std::chrono::seconds(1);
-  int line = 0;
-};
-
 // [[multilog]]: one multilog the agent opens at start-up, with its initial
 // control program.
 struct MultilogConfig {
@@ -105,10 +81,11 @@ struct MultilogConfig {
   uint64_t preallocate_bytes = 64ull << 20;
   uint32_t block_records = 1u << 16;
   std::chrono::nanoseconds bucket = std::chrono::milliseconds(1);
-  std::vector<IndexConfig> indexes;
-  std::vector<FilterConfig> filters;
-  std::vector<AggregateConfig> aggregates;
-  std::vector<TriggerConfig> triggers;
+  // Its initial control program: the section's indexes, filters,
+  // aggregates and triggers arrays, decoded by agent/program_file.h (so
+  // program.multilog is `name` and program.line is `line`), applied in
+  // order by loupe::Apply.
+  ProgramSection program;
   int line = 0;  // where the [[multilog]] starts
 };
 
@@ -158,12 +135,6 @@ struct AgentConfig {
   AlertsConfig alerts;
 };
 
-// Looks up an environment variable; nullopt when it is unset.
-using EnvLookup =
-    std::function<std::optional<std::string>(const std::string& name)>;
-// getenv.
-EnvLookup ProcessEnvironment();
-
 // Reads, parses and validates `path` (named as given in messages).
 // kNotFound/kIoError when it cannot be read, kInvalidArgument with every
 // error otherwise.
@@ -179,23 +150,12 @@ Result<AgentConfig> ParseConfig(std::string_view text,
 // but no line ("<source>: agent.listen: ...").
 Status ValidateConfig(const AgentConfig& config);
 
-// For flags, and the config's own values. Each error message reads well
-// after "<key>: ".
-//
-// A byte count: a plain integer, or a number and a unit: B; KiB MiB GiB
-// TiB PiB EiB (powers of 1024); kB KB MB GB TB PB EB (powers of 1000).
-// Units ignore case; a fraction must come to whole bytes ("1.5KiB").
-Result<uint64_t> ParseSize(std::string_view text);
-// "0", or one or more of number and unit: ns us ms s m h d ("1h30m",
-// "1.5s"); the total must be whole nanoseconds and at most about 292 years.
-Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 // HOST:PORT, where HOST is a name, an IPv4 address or a bracketed IPv6
 // address ("[::1]:7070"); port 0 asks for any free port.
 Status CheckListenAddress(std::string_view address);
 
-// The Schema a MultilogConfig::schema names: PacketSchema() for "packet",
-// else Schema::Parse(schema).
-Result<Schema> ResolveSchema(std::string_view schema);
+// (The Schema a MultilogConfig::schema names: ResolveSchema, in
+// agent/program_file.h.)
 // The options to Multilog::Open a configured multilog with (start_monitor
 // and trigger_grace keep their defaults; max_writers is the agent's call).
 MultilogOptions ToMultilogOptions(const MultilogConfig& multilog);

@@ -1,5 +1,6 @@
 // loupe-agent: the per-host daemon. See agent/agent.h for what it runs and
-// config/default.toml for its configuration.
+// config/default.toml for its configuration. `--check-program FILE` checks
+// a control program (agent/program_file.h) and starts nothing.
 #include <pthread.h>
 #include <signal.h>
 
@@ -14,6 +15,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/log.h"
+#include "agent/program_file.h"
 
 namespace {
 
@@ -22,6 +24,30 @@ std::vector<std::string> SplitWords(const std::string& s) {
   std::vector<std::string> out;
   for (std::string w; in >> w;) out.push_back(w);
   return out;
+}
+
+// --check-program: 0 and a summary, 2 and every error.
+int CheckProgram(const std::string& path, const std::string& schema_text) {
+  using namespace loupe::agent;
+  loupe::Result<loupe::Schema> schema = ResolveSchema(schema_text);
+  if (!schema.ok()) {
+    std::fprintf(stderr, "loupe-agent: --schema: %s\n",
+                 schema.status().message().c_str());
+    return 2;
+  }
+  loupe::Result<loupe::ControlProgram> program =
+      LoadProgram(path, SameSchemaForAll(*schema));
+  if (!program.ok()) {
+    const bool invalid =
+        program.status().code() == loupe::Status::Code::kInvalidArgument;
+    std::fprintf(stderr, "%s%s\n",
+                 invalid ? "loupe-agent: invalid program:\n" : "loupe-agent: ",
+                 program.status().message().c_str());
+    return invalid ? 2 : 1;
+  }
+  std::printf("%s: %s\n", path.c_str(),
+              Summarize(CountProgram(*program)).c_str());
+  return 0;
 }
 
 }  // namespace
@@ -37,16 +63,36 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        std::string("loupe-agent ") + LOUPE_VERSION);
   app.footer(
-      "Exit status: 0 after a clean stop (or a valid --check), 1 when "
-      "start-up fails (a taken port, EAL, a missing device: one line on "
-      "stderr says which), 2 for an invalid configuration (every error, "
-      "each with file:line: key).\nHealth (gRPC) answers SERVING once "
-      "everything, the dataplane included, runs.");
+      "Exit status: 0 after a clean stop (or a valid --check or "
+      "--check-program), 1 when start-up fails (a taken port, EAL, a missing "
+      "device: one line on stderr says which) or a file cannot be read, 2 "
+      "for an invalid configuration or program (every error, each with "
+      "file:line: key).\nHealth (gRPC) answers SERVING once everything, the "
+      "dataplane included, runs.\nA control program (--check-program) is a "
+      "TOML file of [[multilog]] sections, each a name and the indexes, "
+      "filters, aggregates and triggers arrays a [[multilog]] of the "
+      "configuration takes (config/README.md, config/programs/web.toml).");
   std::string config_path;
-  app.add_option("-c,--config", config_path,
-                 "TOML configuration file (see config/default.toml)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* o_config =
+      app.add_option("-c,--config", config_path,
+                     "TOML configuration file (see config/default.toml); "
+                     "required unless --check-program")
+          ->check(CLI::ExistingFile);
+  std::string program_path;
+  std::string program_schema(kPacketSchemaName);
+  auto* o_program =
+      app.add_option("--check-program", program_path,
+                     "validate the control program FILE against --schema and "
+                     "exit, printing a summary or every error; starts "
+                     "nothing and reads no --config")
+          ->check(CLI::ExistingFile)
+          ->excludes(o_config);
+  app.add_option("--schema", program_schema,
+                 "with --check-program: the schema of its multilogs, "
+                 "\"packet\" or columns as a configuration's schema takes, "
+                 "e.g. \"src:ipv4, bytes:u32\"")
+      ->capture_default_str()
+      ->needs(o_program);
   std::string listen, metrics_listen, log_level, eal, host;
   std::vector<std::string> ports;
   uint32_t writers = 0;
@@ -81,7 +127,16 @@ int main(int argc, char** argv) {
   }
   app.add_flag("--check", check_only,
                "validate the configuration (with the overrides) and exit");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+    if (o_config->count() == 0 && o_program->count() == 0) {
+      throw CLI::RequiredError("--config (or --check-program)");
+    }
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (o_program->count() != 0)
+    return CheckProgram(program_path, program_schema);
 
   loupe::Result<AgentConfig> loaded = LoadConfig(config_path);
   if (!loaded.ok()) {
