@@ -1,4 +1,4 @@
-#include "coordinator/agent_client.h"
+#include "agent/client/agent_client.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -8,9 +8,9 @@
 #include <string_view>
 #include <utility>
 
-#include "coordinator/time_format.h"
+#include "multilog/units.h"
 
-namespace loupe::ctl {
+namespace loupe {
 namespace {
 
 constexpr int kMaxMessageBytes = 64 << 20;
@@ -95,8 +95,7 @@ std::string AgentClient::Describe(const grpc::Status& status,
   if (never_connected) {
     std::string out = "cannot reach the agent at " + target_;
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      out += " within " +
-             FormatDuration(static_cast<uint64_t>(timeout_.count())) +
+      out += " within " + FormatDuration(timeout_) +
              " (DEADLINE_EXCEEDED; see --timeout)";
     } else {
       out += " (" + code + ": " + message + ")";
@@ -105,8 +104,7 @@ std::string AgentClient::Describe(const grpc::Status& status,
   }
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return code + ": no answer from " + target_ + " within " +
-           FormatDuration(static_cast<uint64_t>(timeout_.count())) +
-           " (see --timeout)";
+           FormatDuration(timeout_) + " (see --timeout)";
   }
   return message.empty() ? code : code + ": " + message;
 }
@@ -130,11 +128,11 @@ Result<AgentClient::MultilogDescription> AgentClient::DescribeMultilog(
   out.info = response.multilogs(0);
   Result<Schema> schema = Schema::Parse(out.info.schema());
   if (!schema.ok()) {
-    return Status::Internal("the agent sent a schema loupectl cannot read: " +
+    return Status::Internal("the agent sent a schema that cannot be read: " +
                             schema.status().message());
   }
   out.schema = std::make_unique<Schema>(std::move(schema).value());
   return out;
 }
 
-}  // namespace loupe::ctl
+}  // namespace loupe

@@ -1,6 +1,7 @@
-#include "coordinator/time_format.h"
+#include "agent/time_text.h"
 
-#include <cmath>
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -9,19 +10,14 @@
 #include <string>
 #include <string_view>
 
-namespace loupe::ctl {
+#include "multilog/units.h"
+
+namespace loupe {
 namespace {
 
-constexpr uint64_t kNsPerUs = 1000;
-constexpr uint64_t kNsPerMs = 1000 * kNsPerUs;
+constexpr uint64_t kNsPerMs = 1000 * 1000;
 constexpr uint64_t kNsPerSecond = 1000 * kNsPerMs;
-constexpr uint64_t kNsPerMinute = 60 * kNsPerSecond;
-constexpr uint64_t kNsPerHour = 60 * kNsPerMinute;
-constexpr uint64_t kNsPerDay = 24 * kNsPerHour;
 
-constexpr std::string_view kDurationForms =
-    "expected a duration such as 10s, 1m30s, 250ms or 1.5h (units ns, us, "
-    "ms, s, m, h, d)";
 constexpr std::string_view kTimeForms =
     "expected now, -10s, now-5m, an RFC 3339 time (2026-11-22T04:56:35Z, "
     "2026-11-22 05:56:35.250+01:00) or nanoseconds since the epoch";
@@ -36,27 +32,6 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-// Consumes a unit name at the front of `s`; its length in ns, or nullopt.
-std::optional<uint64_t> TakeUnit(std::string_view& s) {
-  struct Unit {
-    std::string_view name;
-    uint64_t ns;
-  };
-  // Longest names first, so that "ms" is not read as "m".
-  static constexpr Unit kUnits[] = {
-      {"ns", 1},         {"us", kNsPerUs},    {"\xC2\xB5s", kNsPerUs},
-      {"ms", kNsPerMs},  {"s", kNsPerSecond}, {"m", kNsPerMinute},
-      {"h", kNsPerHour}, {"d", kNsPerDay},
-  };
-  for (const Unit& unit : kUnits) {
-    if (s.substr(0, unit.name.size()) == unit.name) {
-      s.remove_prefix(unit.name.size());
-      return unit.ns;
-    }
-  }
-  return std::nullopt;
 }
 
 // Consumes exactly `digits` decimal digits; their value, or nullopt.
@@ -189,71 +164,7 @@ Result<uint64_t> ParseCalendarTime(std::string_view text) {
   return static_cast<uint64_t>(seconds) * kNsPerSecond + fraction_ns;
 }
 
-// "12.500" with trailing zeros (and a bare '.') removed.
-std::string Trimmed(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
-  std::string s = buf;
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
-}
-
 }  // namespace
-
-Result<uint64_t> ParseDuration(std::string_view text) {
-  const std::string_view trimmed = Trim(text);
-  auto bad = [&](std::string_view why) {
-    std::string msg = "duration '" + std::string(text) + "': ";
-    if (!why.empty()) msg += std::string(why) + "; ";
-    msg += kDurationForms;
-    return Status::InvalidArgument(std::move(msg));
-  };
-  if (trimmed == "0") return uint64_t{0};
-  if (trimmed.empty()) return bad("empty");
-
-  std::string_view s = trimmed;
-  uint64_t total = 0;
-  while (!s.empty()) {
-    uint64_t whole = 0;
-    size_t whole_digits = 0;
-    while (!s.empty() && IsDigit(s.front())) {
-      const uint64_t digit = static_cast<uint64_t>(s.front() - '0');
-      if (whole > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
-        return bad("too large");
-      }
-      whole = whole * 10 + digit;
-      s.remove_prefix(1);
-      ++whole_digits;
-    }
-    long double fraction = 0;
-    size_t fraction_digits = 0;
-    if (TakeChar(s, '.')) {
-      long double scale = 0.1L;
-      while (!s.empty() && IsDigit(s.front())) {
-        fraction += static_cast<long double>(s.front() - '0') * scale;
-        scale /= 10;
-        s.remove_prefix(1);
-        ++fraction_digits;
-      }
-    }
-    if (whole_digits == 0 && fraction_digits == 0) return bad("");
-    const auto unit = TakeUnit(s);
-    if (!unit) return bad(s.empty() ? "missing unit" : "unknown unit");
-    if (whole > std::numeric_limits<uint64_t>::max() / *unit) {
-      return bad("too large");
-    }
-    const uint64_t term =
-        whole * *unit + static_cast<uint64_t>(std::llround(fraction * *unit));
-    if (term > std::numeric_limits<uint64_t>::max() - total) {
-      return bad("too large");
-    }
-    total += term;
-  }
-  return total;
-}
 
 Result<uint64_t> ParseTime(std::string_view text, uint64_t now_ns) {
   std::string_view s = Trim(text);
@@ -270,16 +181,20 @@ Result<uint64_t> ParseTime(std::string_view text, uint64_t now_ns) {
   if (s.front() == '-' || s.front() == '+') {
     const bool back = s.front() == '-';
     s.remove_prefix(1);
-    Result<uint64_t> d = ParseDuration(Trim(s));
-    if (!d.ok()) return BadTime(text, "bad duration after the sign");
-    if (back) {
-      if (*d > now_ns) return BadTime(text, "before the Unix epoch");
-      return now_ns - *d;
+    Result<std::chrono::nanoseconds> parsed = ParseDuration(Trim(s));
+    if (!parsed.ok()) {
+      return BadTime(
+          text, "bad duration after the sign: " + parsed.status().message());
     }
-    if (*d > std::numeric_limits<uint64_t>::max() - now_ns) {
+    const uint64_t d = static_cast<uint64_t>(parsed->count());
+    if (back) {
+      if (d > now_ns) return BadTime(text, "before the Unix epoch");
+      return now_ns - d;
+    }
+    if (d > std::numeric_limits<uint64_t>::max() - now_ns) {
       return BadTime(text, "too far in the future");
     }
-    return now_ns + *d;
+    return now_ns + d;
   }
   if (relative) return BadTime(text);
 
@@ -327,22 +242,28 @@ std::string FormatLocalTime(uint64_t ns) {
   return out;
 }
 
-std::string FormatDuration(uint64_t ns) {
-  if (ns == 0) return "0s";
-  if (ns < kNsPerUs) return std::to_string(ns) + "ns";
-  if (ns < kNsPerMs) return Trimmed(ns / 1e3, 1) + "us";
-  if (ns < kNsPerSecond) return Trimmed(ns / 1e6, 1) + "ms";
-  if (ns < kNsPerMinute) return Trimmed(ns / 1e9, 3) + "s";
-  if (ns < kNsPerHour) {
-    return std::to_string(ns / kNsPerMinute) + "m" +
-           std::to_string(ns % kNsPerMinute / kNsPerSecond) + "s";
+std::string FormatRfc3339Utc(int64_t ns_since_epoch, int fraction_digits) {
+  const int digits = fraction_digits < 0 ? 0 : std::min(fraction_digits, 9);
+  int64_t seconds = ns_since_epoch / static_cast<int64_t>(kNsPerSecond);
+  int64_t fraction = ns_since_epoch % static_cast<int64_t>(kNsPerSecond);
+  if (fraction < 0) {
+    fraction += static_cast<int64_t>(kNsPerSecond);
+    seconds -= 1;
   }
-  if (ns < kNsPerDay) {
-    return std::to_string(ns / kNsPerHour) + "h" +
-           std::to_string(ns % kNsPerHour / kNsPerMinute) + "m";
+  const time_t t = static_cast<time_t>(seconds);
+  std::tm tm;
+  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(ns_since_epoch);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buf, n);
+  if (digits > 0) {
+    char fbuf[16];
+    std::snprintf(fbuf, sizeof(fbuf), ".%09lld",
+                  static_cast<long long>(fraction));
+    out.append(fbuf, 1 + static_cast<size_t>(digits));
   }
-  return std::to_string(ns / kNsPerDay) + "d" +
-         std::to_string(ns % kNsPerDay / kNsPerHour) + "h";
+  out += 'Z';
+  return out;
 }
 
-}  // namespace loupe::ctl
+}  // namespace loupe

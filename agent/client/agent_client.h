@@ -1,4 +1,5 @@
-// AgentClient: loupectl's connection to one loupe-agent -- the gRPC channel
+// AgentClient: a connection to one loupe-agent, for loupectl and (later)
+// loupe-coordinator -- the gRPC channel
 // and stub of agent/proto/loupe.proto, a deadline for every call, and error
 // text an operator can act on in one line:
 //
@@ -9,8 +10,8 @@
 // configured otherwise). Messages up to 64 MiB are accepted, as large as
 // the agent sends. Thread-safe like the gRPC stub it wraps: contexts are
 // per call.
-#ifndef LOUPE_COORDINATOR_AGENT_CLIENT_H_
-#define LOUPE_COORDINATOR_AGENT_CLIENT_H_
+#ifndef LOUPE_AGENT_CLIENT_AGENT_CLIENT_H_
+#define LOUPE_AGENT_CLIENT_AGENT_CLIENT_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -24,7 +25,7 @@
 #include "multilog/schema.h"
 #include "multilog/status.h"
 
-namespace loupe::ctl {
+namespace loupe {
 
 // "INVALID_ARGUMENT", "NOT_FOUND", ...
 std::string_view GrpcCodeName(grpc::StatusCode code);
@@ -65,6 +66,6 @@ class AgentClient {
   std::unique_ptr<v1::Agent::Stub> stub_;
 };
 
-}  // namespace loupe::ctl
+}  // namespace loupe
 
-#endif  // LOUPE_COORDINATOR_AGENT_CLIENT_H_
+#endif  // LOUPE_AGENT_CLIENT_AGENT_CLIENT_H_

@@ -1,6 +1,7 @@
-// JsonWriter: loupectl's machine output (`--json`), one compact JSON
-// document per command, or one per line for streams (JSON lines). It writes
-// into a string and places the commas itself:
+// JsonWriter: compact JSON documents for every program of loupe that
+// writes JSON -- loupectl's `--json` output (one document per command, or
+// one per line for streams: JSON lines), and the daemons' JSON sinks and
+// bodies. It writes into a string and places the commas itself:
 //
 //   JsonWriter w;
 //   w.BeginObject().Key("name").String("tcp").Key("count").Uint(3);
@@ -10,15 +11,15 @@
 // characters are escaped, invalid sequences become U+FFFD. Non-finite
 // doubles become null (JSON has no NaN). Misuse (a value where a key is
 // due, unbalanced End*) is a programming error, asserted. Not synchronized.
-#ifndef LOUPE_COORDINATOR_JSON_OUT_H_
-#define LOUPE_COORDINATOR_JSON_OUT_H_
+#ifndef LOUPE_AGENT_JSON_WRITER_H_
+#define LOUPE_AGENT_JSON_WRITER_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace loupe::ctl {
+namespace loupe {
 
 class JsonWriter {
  public:
@@ -49,9 +50,9 @@ class JsonWriter {
   bool after_key_ = false;  // a Key() was written; its value is due
 };
 
-// `text` as a quoted JSON string literal.
+// `text` as a quoted JSON string literal, escaped as JsonWriter::String.
 std::string JsonQuote(std::string_view text);
 
-}  // namespace loupe::ctl
+}  // namespace loupe
 
-#endif  // LOUPE_COORDINATOR_JSON_OUT_H_
+#endif  // LOUPE_AGENT_JSON_WRITER_H_

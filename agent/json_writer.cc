@@ -1,4 +1,4 @@
-#include "coordinator/json_out.h"
+#include "agent/json_writer.h"
 
 #include <cassert>
 #include <charconv>
@@ -7,35 +7,12 @@
 #include <string>
 #include <string_view>
 
-namespace loupe::ctl {
+#include "agent/internal/utf8.h"
+
+namespace loupe {
 namespace {
 
 constexpr std::string_view kReplacement = "\\ufffd";
-
-// Length of the valid UTF-8 sequence at the front of `s`, or 0.
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const auto continuation = [&](size_t i) {
-    return i < s.size() && (byte(i) & 0xC0) == 0x80;
-  };
-  const unsigned char b0 = byte(0);
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) return continuation(1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (!continuation(1) || !continuation(2)) return 0;
-    // No overlong forms (E0 80..9F) and no surrogates (ED A0..BF).
-    if (b0 == 0xE0 && byte(1) < 0xA0) return 0;
-    if (b0 == 0xED && byte(1) > 0x9F) return 0;
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
-    if (b0 == 0xF0 && byte(1) < 0x90) return 0;
-    if (b0 == 0xF4 && byte(1) > 0x8F) return 0;
-    return 4;
-  }
-  return 0;
-}
 
 void AppendQuoted(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -77,7 +54,7 @@ void AppendQuoted(std::string& out, std::string_view text) {
       text.remove_prefix(1);
       continue;
     }
-    const size_t n = Utf8SequenceLength(text);
+    const size_t n = agent::internal::Utf8SequenceLength(text, 0);
     if (n == 0) {
       out += kReplacement;
       text.remove_prefix(1);
@@ -197,4 +174,4 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
-}  // namespace loupe::ctl
+}  // namespace loupe
