@@ -1,4 +1,4 @@
-#include "coordinator/answer_format.h"
+#include "coordinator/loupectl/answer_format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/record_text.h"
-#include "coordinator/table.h"
-#include "coordinator/time_format.h"
-#include "coordinator/units.h"
+#include "agent/time_text.h"
+#include "coordinator/loupectl/record_text.h"
+#include "coordinator/loupectl/table.h"
+#include "coordinator/loupectl/units.h"
 
 namespace loupe::ctl {
 namespace {
@@ -28,13 +28,9 @@ std::string Retention(uint64_t max_bytes, uint64_t max_age_ms) {
   if (max_bytes > 0) out = Bytes(max_bytes);
   if (max_age_ms > 0) {
     if (!out.empty()) out += ", ";
-    out += FormatDuration(max_age_ms * kNsPerMs);
+    out += DurationText(max_age_ms * kNsPerMs);
   }
   return out.empty() ? "unbounded" : out;
-}
-
-std::string CoversFrom(uint64_t offset) {
-  return offset == 0 ? "0 (everything)" : Count(offset);
 }
 
 Table RightAligned(Table table, std::initializer_list<size_t> columns) {
@@ -43,6 +39,10 @@ Table RightAligned(Table table, std::initializer_list<size_t> columns) {
 }
 
 }  // namespace
+
+std::string CoversFromText(uint64_t offset) {
+  return offset == 0 ? "0 (everything)" : Count(offset);
+}
 
 std::string KeyValues(
     const std::vector<std::pair<std::string, std::string>>& rows) {
@@ -104,7 +104,7 @@ std::string MultilogDetail(const v1::MultilogInfo& m) {
       {"record size", Count(m.record_size()) + " B"},
       {"storage", StorageName(m.storage()) +
                       (m.directory().empty() ? "" : " in " + m.directory())},
-      {"bucket", FormatDuration(m.bucket_ns())},
+      {"bucket", DurationText(m.bucket_ns())},
       {"retention",
        Retention(m.retention_max_bytes(), m.retention_max_age_ms())},
       {"capacity",
@@ -140,42 +140,6 @@ std::string MultilogDetail(const v1::MultilogInfo& m) {
   return out + "\n" + columns.Render();
 }
 
-std::string IndexesTable(const v1::ListIndexesResponse& response) {
-  Table table = RightAligned(
-      Table({"COLUMN", "BUCKET", "ENTRIES", "COVERS FROM"}), {1, 2});
-  for (const v1::IndexInfo& i : response.indexes()) {
-    table.AddRow({i.column(), i.bucket() > 1 ? Count(i.bucket()) : "exact",
-                  Count(i.entries()), CoversFrom(i.covers_from())});
-  }
-  return table.Render();
-}
-
-std::string FiltersTable(const v1::ListFiltersResponse& response) {
-  Table table({"NAME", "EXPRESSION", "COVERS FROM"});
-  for (const v1::FilterInfo& f : response.filters()) {
-    table.AddRow({f.name(), f.expression(), CoversFrom(f.covers_from())});
-  }
-  return table.Render();
-}
-
-std::string AggregatesTable(const v1::ListAggregatesResponse& response) {
-  Table table({"NAME", "FILTER", "EXPRESSION", "COVERS FROM"});
-  for (const v1::AggregateInfo& a : response.aggregates()) {
-    table.AddRow(
-        {a.name(), a.filter(), a.expression(), CoversFrom(a.covers_from())});
-  }
-  return table.Render();
-}
-
-std::string TriggersTable(const v1::ListTriggersResponse& response) {
-  Table table({"NAME", "CONDITION", "PERIOD"});
-  for (const v1::TriggerInfo& t : response.triggers()) {
-    table.AddRow(
-        {t.name(), t.condition(), FormatDuration(t.period_ms() * kNsPerMs)});
-  }
-  return table.Render();
-}
-
 std::string AggregateText(const std::string& name,
                           const v1::GetAggregateResponse& r) {
   std::vector<std::pair<std::string, std::string>> rows = {
@@ -189,7 +153,7 @@ std::string AggregateText(const std::string& name,
     if (std::isfinite(r.min())) rows.push_back({"min", NumberText(r.min())});
     if (std::isfinite(r.max())) rows.push_back({"max", NumberText(r.max())});
   }
-  rows.push_back({"covers from", CoversFrom(r.covers_from())});
+  rows.push_back({"covers from", CoversFromText(r.covers_from())});
   if (r.partial()) {
     rows.push_back({"partial",
                     "yes: the window starts before the aggregate "
@@ -241,7 +205,7 @@ std::string AlertLine(const v1::Alert& a) {
   if (!a.host().empty()) where = a.host() + "/" + where;
   return FormatLocalTime(a.time_ns()) + "  " + where + "  " + a.trigger() +
          ": " + AlertCondition(a) + "  (window " +
-         FormatDuration(a.window_end_ns() - a.window_start_ns()) + " from " +
+         DurationText(a.window_end_ns() - a.window_start_ns()) + " from " +
          FormatLocalTime(a.window_start_ns()) + ", #" + Count(a.sequence()) +
          ")";
 }
@@ -254,13 +218,13 @@ Table AlertsTable() {
 void AddAlertRow(Table& table, const v1::Alert& a) {
   table.AddRow({FormatLocalTime(a.time_ns()), a.host(), a.multilog(),
                 Count(a.sequence()), a.trigger(), AlertCondition(a),
-                FormatDuration(a.window_end_ns() - a.window_start_ns())});
+                DurationText(a.window_end_ns() - a.window_start_ns())});
 }
 
 std::string StatsText(const v1::StatsResponse& s) {
   std::string out = KeyValues({
       {"host", s.host()},
-      {"uptime", FormatDuration(s.uptime_ns())},
+      {"uptime", DurationText(s.uptime_ns())},
       {"dataplane",
        !s.has_dataplane()
            ? "none"
@@ -341,7 +305,7 @@ std::string HealthText(const v1::HealthResponse& h) {
       {"status", status},
       {"version", h.version()},
       {"host", h.host()},
-      {"uptime", FormatDuration(h.uptime_ns())},
+      {"uptime", DurationText(h.uptime_ns())},
       {"started", h.start_time_ns() ? FormatLocalTime(h.start_time_ns()) : "-"},
   });
 }

@@ -1,20 +1,21 @@
 // The agent's answers as loupectl's human output: aligned tables for lists
 // and records, "key  value" blocks for single objects, one line per alert.
-// (`--json` output is coordinator/proto_json.h for messages and
-// WriteRecordJson below for records.) Times are local RFC 3339 with
-// milliseconds, durations and sizes in short human units, counters exact.
-// Pure functions of their arguments; thread-safe.
-#ifndef LOUPE_COORDINATOR_ANSWER_FORMAT_H_
-#define LOUPE_COORDINATOR_ANSWER_FORMAT_H_
+// (`--json` output is coordinator/loupectl/proto_json.h for messages and
+// WriteRecordJson below for records; the lists of indexes, filters,
+// aggregates and triggers are coordinator/loupectl/control_command.h.) Times
+// are local RFC 3339 with milliseconds, durations and sizes in short human
+// units, counters exact. Pure functions of their arguments; thread-safe.
+#ifndef LOUPE_COORDINATOR_LOUPECTL_ANSWER_FORMAT_H_
+#define LOUPE_COORDINATOR_LOUPECTL_ANSWER_FORMAT_H_
 
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "agent/json_writer.h"
 #include "agent/proto/loupe.pb.h"
-#include "coordinator/json_out.h"
-#include "coordinator/table.h"
+#include "coordinator/loupectl/table.h"
 #include "multilog/schema.h"
 
 namespace loupe::ctl {
@@ -27,13 +28,12 @@ std::string KeyValues(
 std::string StorageName(v1::StorageMode mode);
 // "%g" of a double; "-" for NaN.
 std::string NumberText(double value);
+// Where an index, filter or aggregate begins: "0 (everything)" or the
+// offset.
+std::string CoversFromText(uint64_t offset);
 
 std::string MultilogsTable(const v1::ListMultilogsResponse& response);
 std::string MultilogDetail(const v1::MultilogInfo& info);
-std::string IndexesTable(const v1::ListIndexesResponse& response);
-std::string FiltersTable(const v1::ListFiltersResponse& response);
-std::string AggregatesTable(const v1::ListAggregatesResponse& response);
-std::string TriggersTable(const v1::ListTriggersResponse& response);
 
 std::string AggregateText(const std::string& name,
                           const v1::GetAggregateResponse& response);
@@ -64,4 +64,4 @@ void WriteRecordJson(JsonWriter& json,
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_ANSWER_FORMAT_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_ANSWER_FORMAT_H_

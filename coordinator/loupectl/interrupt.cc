@@ -1,4 +1,4 @@
-#include "coordinator/interrupt.h"
+#include "coordinator/loupectl/interrupt.h"
 
 #include <signal.h>
 #include <unistd.h>

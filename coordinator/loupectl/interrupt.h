@@ -10,8 +10,8 @@
 // A repeat within a second of the first signal counts as the same one.
 //
 // Thread-safe. One per process; lives until exit (the thread is detached).
-#ifndef LOUPE_COORDINATOR_INTERRUPT_H_
-#define LOUPE_COORDINATOR_INTERRUPT_H_
+#ifndef LOUPE_COORDINATOR_LOUPECTL_INTERRUPT_H_
+#define LOUPE_COORDINATOR_LOUPECTL_INTERRUPT_H_
 
 #include <chrono>
 #include <functional>
@@ -41,4 +41,4 @@ bool SleepFor(std::chrono::nanoseconds timeout);
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_INTERRUPT_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_INTERRUPT_H_

@@ -17,9 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/interrupt.h"
-#include "coordinator/loupectl_commands.h"
-#include "coordinator/time_format.h"
+#include "coordinator/loupectl/control_command.h"
+#include "coordinator/loupectl/interrupt.h"
+#include "coordinator/loupectl/loupectl_commands.h"
+#include "coordinator/loupectl/units.h"
 
 #ifndef LOUPE_VERSION
 #define LOUPE_VERSION "unknown"
@@ -31,6 +32,17 @@ namespace {
 // --- the command line --------------------------------------------------------
 
 using Handler = std::function<int(Session&)>;
+
+// The handlers of `index add`, `filter remove`, `trigger list`, ...
+Handler AddOf(ControlKind kind) {
+  return [kind](Session& s) { return ControlAdd(s, kind); };
+}
+Handler RemoveOf(ControlKind kind) {
+  return [kind](Session& s) { return ControlRemove(s, kind); };
+}
+Handler ListOf(ControlKind kind) {
+  return [kind](Session& s) { return ControlList(s, kind); };
+}
 
 struct Cli {
   CLI::App app{
@@ -203,8 +215,9 @@ void BuildCli(Cli& cli) {
   CLI::App* create =
       Leaf(cli, multilog, "create", "Create a multilog fed by RPC appends",
            MultilogCreate,
-           "SIZE: 4096, 512k, 64MiB, 1.5G (k, M, G, T are binary; kB, MB, "
-           "GB, TB decimal). DURATION: 10s, 1m30s, 250ms.");
+           "SIZE: 4096, 64MiB, 1.5GiB, 2GB (KiB, MiB, GiB, TiB are powers "
+           "of 1024; kB, MB, GB, TB powers of 1000; a bare k, M, G or T is "
+           "refused as ambiguous). DURATION: 10s, 1m30s, 250ms.");
   AddNameArgument(create, a.name, "Its name: [A-Za-z_][A-Za-z0-9_.-]*");
   create
       ->add_option("--schema", a.schema,
@@ -274,7 +287,7 @@ void BuildCli(Cli& cli) {
       Group(&app, "index", "Add, remove and list indexes of the multilog");
   CLI::App* index_add =
       Leaf(cli, index, "add", "Index a column (covers records from now on)",
-           IndexAdd);
+           AddOf(ControlKind::kIndex));
   index_add->add_option("column", a.column, "The column")
       ->type_name("COLUMN")
       ->required();
@@ -283,30 +296,31 @@ void BuildCli(Cli& cli) {
                    "Integer columns: key = value / bucket (0 or 1: exact "
                    "values)")
       ->type_name("N");
-  Leaf(cli, index, "remove", "Remove a column's index", IndexRemove)
+  Leaf(cli, index, "remove", "Remove a column's index",
+       RemoveOf(ControlKind::kIndex))
       ->add_option("column", a.column, "The column")
       ->type_name("COLUMN")
       ->required();
-  Leaf(cli, index, "list", "List the indexes", IndexList);
+  Leaf(cli, index, "list", "List the indexes", ListOf(ControlKind::kIndex));
 
   // filter
   CLI::App* filter =
       Group(&app, "filter", "Add, remove, list and query named filters");
-  CLI::App* filter_add =
-      Leaf(cli, filter, "add",
-           "Add a named filter (covers records from now on)", FilterAdd,
-           "EXPR examples: 'proto == tcp && dst_port == 443', 'src_ip in "
-           "10.0.0.0/8', 'dst_port in {53, 853}', '!(tcp_flags == 0)'. The "
-           "expression's words are joined by spaces; quote it for the shell.");
+  CLI::App* filter_add = Leaf(
+      cli, filter, "add", "Add a named filter (covers records from now on)",
+      AddOf(ControlKind::kFilter),
+      "EXPR examples: 'proto == tcp && dst_port == 443', 'src_ip in "
+      "10.0.0.0/8', 'dst_port in {53, 853}', '!(tcp_flags == 0)'. The "
+      "expression's words are joined by spaces; quote it for the shell.");
   AddNameArgument(filter_add, a.name, "Its name");
   filter_add->add_option("expression", a.expression_words, "The expression")
       ->type_name("EXPR")
       ->required();
-  AddNameArgument(
-      Leaf(cli, filter, "remove",
-           "Remove a filter (not while an aggregate uses it)", FilterRemove),
-      a.name, "Its name");
-  Leaf(cli, filter, "list", "List the filters", FilterList);
+  AddNameArgument(Leaf(cli, filter, "remove",
+                       "Remove a filter (not while an aggregate uses it)",
+                       RemoveOf(ControlKind::kFilter)),
+                  a.name, "Its name");
+  Leaf(cli, filter, "list", "List the filters", ListOf(ControlKind::kFilter));
   CLI::App* filter_query =
       Leaf(cli, filter, "query", "The records a named filter matched",
            FilterQuery, std::string(kTimeForms));
@@ -317,7 +331,8 @@ void BuildCli(Cli& cli) {
   CLI::App* aggregate =
       Group(&app, "aggregate", "Add, remove, list and read aggregates");
   CLI::App* aggregate_add = Leaf(
-      cli, aggregate, "add", "Add an aggregate on a filter", AggregateAdd,
+      cli, aggregate, "add", "Add an aggregate on a filter",
+      AddOf(ControlKind::kAggregate),
       "AGGREGATE: COUNT(), SUM(f), MIN(f), MAX(f), HIST(f), P50(f), P99(f), "
       "QUANTILE(f, q), where f is a numeric column.");
   AddNameArgument(aggregate_add, a.name, "Its name");
@@ -331,9 +346,10 @@ void BuildCli(Cli& cli) {
       ->required();
   AddNameArgument(Leaf(cli, aggregate, "remove",
                        "Remove an aggregate (not while a trigger uses it)",
-                       AggregateRemove),
+                       RemoveOf(ControlKind::kAggregate)),
                   a.name, "Its name");
-  Leaf(cli, aggregate, "list", "List the aggregates", AggregateList);
+  Leaf(cli, aggregate, "list", "List the aggregates",
+       ListOf(ControlKind::kAggregate));
   CLI::App* aggregate_get =
       Leaf(cli, aggregate, "get",
            "An aggregate's value over a window, or per time bucket (--series)",
@@ -355,7 +371,7 @@ void BuildCli(Cli& cli) {
       cli, trigger, "add",
       "Add a trigger: an aggregate compared with a number, checked "
       "periodically",
-      TriggerAdd,
+      AddOf(ControlKind::kTrigger),
       "CONDITION: '<aggregate> <op> <number>' with op one of == != < <= > "
       ">=, e.g. 'syn_count > 1000'. Each period the aggregate's value over "
       "the last period is compared; a firing is an alert.");
@@ -368,10 +384,11 @@ void BuildCli(Cli& cli) {
                    "How often it is checked, 1ms to 1h, whole milliseconds")
       ->type_name("DURATION")
       ->capture_default_str();
-  AddNameArgument(
-      Leaf(cli, trigger, "remove", "Remove a trigger", TriggerRemove), a.name,
-      "Its name");
-  Leaf(cli, trigger, "list", "List the triggers", TriggerList);
+  AddNameArgument(Leaf(cli, trigger, "remove", "Remove a trigger",
+                       RemoveOf(ControlKind::kTrigger)),
+                  a.name, "Its name");
+  Leaf(cli, trigger, "list", "List the triggers",
+       ListOf(ControlKind::kTrigger));
 
   // append, read, query
   CLI::App* append = Leaf(
@@ -540,7 +557,7 @@ int Main(int argc, char** argv) {
   a.multilog_given = cli.app.get_option("--multilog")->count() > 0 ||
                      std::getenv("LOUPE_MULTILOG") != nullptr;
   Session session(a, cli.command);
-  if (Result<uint64_t> t = ParseDuration(a.timeout); !t.ok() || *t == 0) {
+  if (Result<uint64_t> t = ParseDurationNs(a.timeout); !t.ok() || *t == 0) {
     return session.Usage("--timeout: " + (t.ok() ? std::string("must be > 0")
                                                  : t.status().message()));
   }

@@ -1,4 +1,4 @@
-#include "coordinator/loupectl_commands.h"
+#include "coordinator/loupectl/loupectl_commands.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -19,17 +19,18 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/agent_client.h"
-#include "coordinator/answer_format.h"
-#include "coordinator/interrupt.h"
-#include "coordinator/json_out.h"
-#include "coordinator/proto_json.h"
-#include "coordinator/record_text.h"
-#include "coordinator/table.h"
-#include "coordinator/time_format.h"
-#include "coordinator/top.h"
-#include "coordinator/top_frame.h"
-#include "coordinator/units.h"
+#include "agent/client/agent_client.h"
+#include "agent/json_writer.h"
+#include "agent/time_text.h"
+#include "coordinator/loupectl/answer_format.h"
+#include "coordinator/loupectl/interrupt.h"
+#include "coordinator/loupectl/proto_json.h"
+#include "coordinator/loupectl/record_text.h"
+#include "coordinator/loupectl/table.h"
+#include "coordinator/loupectl/top.h"
+#include "coordinator/loupectl/top_frame.h"
+#include "coordinator/loupectl/units.h"
+#include "multilog/units.h"
 
 namespace loupe::ctl {
 namespace {
@@ -60,7 +61,7 @@ std::string Joined(const std::vector<std::string>& words) {
 
 AgentClient& Session::client() {
   if (client_ == nullptr) {
-    const uint64_t timeout = ParseDuration(args_.timeout).value();
+    const uint64_t timeout = ParseDurationNs(args_.timeout).value();
     client_ = std::make_unique<AgentClient>(args_.agent,
                                             std::chrono::nanoseconds(timeout));
   }
@@ -131,21 +132,21 @@ int MultilogCreate(Session& s) {
            Size{"--preallocate", a.preallocate,
                 &v1::CreateMultilogRequest::set_preallocate_bytes},
        }) {
-    Result<uint64_t> bytes = ParseByteSize(size.text);
+    Result<uint64_t> bytes = ParseSize(size.text);
     if (!bytes.ok()) {
       return s.Usage(std::string(size.option) + ": " +
                      bytes.status().message());
     }
     (request.*size.set)(*bytes);
   }
-  Result<uint64_t> age = ParseDuration(a.retention_age);
+  Result<uint64_t> age = ParseDurationNs(a.retention_age);
   if (!age.ok()) return s.Usage("--retention-age: " + age.status().message());
   if (*age % kNsPerMs != 0) {
     return s.Usage("--retention-age: '" + a.retention_age +
                    "' is not a whole number of milliseconds");
   }
   request.set_retention_max_age_ms(*age / kNsPerMs);
-  Result<uint64_t> bucket = ParseDuration(a.bucket_duration);
+  Result<uint64_t> bucket = ParseDurationNs(a.bucket_duration);
   if (!bucket.ok()) return s.Usage("--bucket: " + bucket.status().message());
   request.set_bucket_ns(*bucket);
   request.set_block_records(a.block_records);
@@ -203,146 +204,6 @@ int ListMultilogs(Session& s, bool detail) {
 }
 
 }  // namespace
-
-// --- indexes, filters, aggregates, triggers ----------------------------------
-
-namespace {
-
-// Runs a unary control call and prints `done` (or the response as JSON).
-template <typename Request, typename Response>
-int Control(Session& s,
-            grpc::Status (v1::Agent::Stub::*call)(grpc::ClientContext*,
-                                                  const Request&, Response*),
-            const Request& request, const std::string& done) {
-  Response response;
-  const grpc::Status status =
-      (s.client().stub().*call)(s.client().Context().get(), request, &response);
-  if (!status.ok()) return s.Fail(status);
-  if (s.json()) return s.OutputProto(response);
-  return s.Output(done + "\n");
-}
-
-}  // namespace
-
-int IndexAdd(Session& s) {
-  v1::AddIndexRequest r;
-  r.set_multilog(s.multilog());
-  r.set_column(s.args().column);
-  r.set_bucket(s.args().index_bucket);
-  return Control(s, &v1::Agent::Stub::AddIndex, r,
-                 "added index on " + s.multilog() + "." + s.args().column);
-}
-
-int IndexRemove(Session& s) {
-  v1::RemoveIndexRequest r;
-  r.set_multilog(s.multilog());
-  r.set_column(s.args().column);
-  return Control(s, &v1::Agent::Stub::RemoveIndex, r,
-                 "removed index on " + s.multilog() + "." + s.args().column);
-}
-
-int IndexList(Session& s) {
-  v1::ListIndexesRequest r;
-  r.set_multilog(s.multilog());
-  v1::ListIndexesResponse response;
-  const grpc::Status status =
-      s.client().stub().ListIndexes(s.client().Context().get(), r, &response);
-  if (!status.ok()) return s.Fail(status);
-  return s.json() ? s.OutputProto(response) : s.Output(IndexesTable(response));
-}
-
-int FilterAdd(Session& s) {
-  v1::AddFilterRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(s.args().name);
-  r.set_expression(Joined(s.args().expression_words));
-  return Control(s, &v1::Agent::Stub::AddFilter, r,
-                 "added filter " + s.args().name + " to " + s.multilog());
-}
-
-int FilterRemove(Session& s) {
-  v1::RemoveFilterRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(s.args().name);
-  return Control(s, &v1::Agent::Stub::RemoveFilter, r,
-                 "removed filter " + s.args().name + " from " + s.multilog());
-}
-
-int FilterList(Session& s) {
-  v1::ListFiltersRequest r;
-  r.set_multilog(s.multilog());
-  v1::ListFiltersResponse response;
-  const grpc::Status status =
-      s.client().stub().ListFilters(s.client().Context().get(), r, &response);
-  if (!status.ok()) return s.Fail(status);
-  return s.json() ? s.OutputProto(response) : s.Output(FiltersTable(response));
-}
-
-int AggregateAdd(Session& s) {
-  v1::AddAggregateRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(s.args().name);
-  r.set_filter(s.args().filter);
-  r.set_expression(Joined(s.args().expression_words));
-  return Control(s, &v1::Agent::Stub::AddAggregate, r,
-                 "added aggregate " + s.args().name + " on filter " +
-                     s.args().filter + " of " + s.multilog());
-}
-
-int AggregateRemove(Session& s) {
-  v1::RemoveAggregateRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(s.args().name);
-  return Control(
-      s, &v1::Agent::Stub::RemoveAggregate, r,
-      "removed aggregate " + s.args().name + " from " + s.multilog());
-}
-
-int AggregateList(Session& s) {
-  v1::ListAggregatesRequest r;
-  r.set_multilog(s.multilog());
-  v1::ListAggregatesResponse response;
-  const grpc::Status status = s.client().stub().ListAggregates(
-      s.client().Context().get(), r, &response);
-  if (!status.ok()) return s.Fail(status);
-  return s.json() ? s.OutputProto(response)
-                  : s.Output(AggregatesTable(response));
-}
-
-int TriggerAdd(Session& s) {
-  Result<uint64_t> period = ParseDuration(s.args().period);
-  if (!period.ok()) return s.Usage("--period: " + period.status().message());
-  if (*period % kNsPerMs != 0 || *period == 0) {
-    return s.Usage("--period: '" + s.args().period +
-                   "' is not a whole number of milliseconds (1ms to 1h)");
-  }
-  v1::AddTriggerRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(s.args().name);
-  r.set_condition(Joined(s.args().expression_words));
-  r.set_period_ms(*period / kNsPerMs);
-  return Control(s, &v1::Agent::Stub::AddTrigger, r,
-                 "added trigger " + s.args().name + " to " + s.multilog() +
-                     ", checked every " + FormatDuration(*period));
-}
-
-int TriggerRemove(Session& s) {
-  v1::RemoveTriggerRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(s.args().name);
-  return Control(s, &v1::Agent::Stub::RemoveTrigger, r,
-                 "removed trigger " + s.args().name + " from " + s.multilog());
-}
-
-int TriggerList(Session& s) {
-  v1::ListTriggersRequest r;
-  r.set_multilog(s.multilog());
-  v1::ListTriggersResponse response;
-  const grpc::Status status =
-      s.client().stub().ListTriggers(s.client().Context().get(), r, &response);
-  if (!status.ok()) return s.Fail(status);
-  return s.json() ? s.OutputProto(response) : s.Output(TriggersTable(response));
-}
 
 // --- append ------------------------------------------------------------------
 
@@ -758,7 +619,7 @@ int AggregateGet(Session& s) {
     return s.OutputJson(json);
   }
   std::string out = "aggregate " + a.name + " (" + header.function() +
-                    "), buckets of " + FormatDuration(header.bucket_ns()) +
+                    "), buckets of " + DurationText(header.bucket_ns()) +
                     ", snapshot " + std::to_string(header.snapshot());
   if (header.partial()) out += ", partial";
   out += "\n" + SeriesTable(buckets, a.histograms);
@@ -942,7 +803,7 @@ std::string ScreenText(const std::string& frame, size_t rows, size_t cols) {
 
 int Top(Session& s) {
   const CommandArgs& a = s.args();
-  Result<uint64_t> interval = ParseDuration(a.interval);
+  Result<uint64_t> interval = ParseDurationNs(a.interval);
   if (!interval.ok() || *interval < kNsPerMs * 100) {
     return s.Usage("--interval: " + (interval.ok()
                                          ? "at least 100ms"
@@ -993,7 +854,7 @@ int Top(Session& s) {
       }
       s.Print(ScreenText("loupe top  " + s.client().target() + "\n\nerror: " +
                              frame.status().message() + "\n(retrying every " +
-                             FormatDuration(*interval) + "; Ctrl-C to quit)\n",
+                             DurationText(*interval) + "; Ctrl-C to quit)\n",
                          rows, cols));
       continue;
     }

@@ -1,5 +1,5 @@
 // loupectl's commands: one function per command of the command line
-// (coordinator/loupectl.cc builds the tree and parses), each taking a
+// (coordinator/loupectl/loupectl.cc builds the tree and parses), each taking a
 // Session -- the parsed arguments, the agent connection and the output --
 // and returning the exit status:
 //   kExitOk      done
@@ -11,11 +11,11 @@
 // Most commands are one RPC of agent/proto/loupe.proto; `append` picks
 // Append, AppendBatch or AppendStream by size, `alerts` is GetAlerts or
 // SubscribeAlerts (--follow), `aggregate get` is GetAggregate or
-// GetAggregateSeries (--series), `top` polls several (coordinator/top.h).
-// Single-threaded, but for the interrupt watcher (coordinator/interrupt.h),
-// which may cancel a stream.
-#ifndef LOUPE_COORDINATOR_LOUPECTL_COMMANDS_H_
-#define LOUPE_COORDINATOR_LOUPECTL_COMMANDS_H_
+// GetAggregateSeries (--series), `top` polls several
+// (coordinator/loupectl/top.h). Single-threaded, but for the interrupt watcher
+// (interrupt.h), which may cancel a stream.
+#ifndef LOUPE_COORDINATOR_LOUPECTL_LOUPECTL_COMMANDS_H_
+#define LOUPE_COORDINATOR_LOUPECTL_LOUPECTL_COMMANDS_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "coordinator/agent_client.h"
-#include "coordinator/json_out.h"
-#include "coordinator/proto_json.h"
+#include "agent/client/agent_client.h"
+#include "agent/json_writer.h"
+#include "coordinator/loupectl/proto_json.h"
 
 namespace loupe::ctl {
 
@@ -156,21 +156,10 @@ int MultilogDrop(Session& s);
 int MultilogList(Session& s);
 int MultilogShow(Session& s);
 
-// index|filter|aggregate|trigger add|remove|list, and their reads
-int IndexAdd(Session& s);
-int IndexRemove(Session& s);
-int IndexList(Session& s);
-int FilterAdd(Session& s);
-int FilterRemove(Session& s);
-int FilterList(Session& s);
+// The reads of filters and aggregates (their add, remove and list are
+// coordinator/loupectl/control_command.h).
 int FilterQuery(Session& s);
-int AggregateAdd(Session& s);
-int AggregateRemove(Session& s);
-int AggregateList(Session& s);
 int AggregateGet(Session& s);
-int TriggerAdd(Session& s);
-int TriggerRemove(Session& s);
-int TriggerList(Session& s);
 
 // Records.
 int Append(Session& s);
@@ -185,4 +174,4 @@ int Top(Session& s);
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_LOUPECTL_COMMANDS_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_LOUPECTL_COMMANDS_H_

@@ -1,4 +1,4 @@
-#include "coordinator/proto_json.h"
+#include "coordinator/loupectl/proto_json.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>

@@ -1,4 +1,4 @@
-#include "coordinator/record_text.h"
+#include "coordinator/loupectl/record_text.h"
 
 #include <arpa/inet.h>
 
@@ -10,12 +10,22 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/time_format.h"
+#include "agent/time_text.h"
+#include "multilog/did_you_mean.h"
 #include "multilog/expression.h"
 #include "multilog/packet_schema.h"
+#include "multilog/protocol_names.h"
 
 namespace loupe::ctl {
 namespace {
+
+// "; did you mean 'dst_port'?" for a misspelt column, or "".
+std::string ColumnSuggestion(const Schema& schema, std::string_view name) {
+  std::vector<std::string_view> names;
+  names.reserve(schema.columns().size());
+  for (const Column& c : schema.columns()) names.push_back(c.name);
+  return DidYouMean(name, names);
+}
 
 // The packet schema's compact default view.
 constexpr std::string_view kPacketColumns[] = {
@@ -159,21 +169,8 @@ std::string WithoutPosition(const std::string& message) {
 // --- Showing -----------------------------------------------------------------
 
 std::string ProtocolName(uint8_t protocol) {
-  struct Protocol {
-    uint8_t number;
-    std::string_view name;
-  };
-  // The names the expression language accepts.
-  static constexpr Protocol kProtocols[] = {
-      {1, "icmp"},    {2, "igmp"},   {4, "ipip"},      {6, "tcp"},
-      {17, "udp"},    {47, "gre"},   {50, "esp"},      {51, "ah"},
-      {58, "icmpv6"}, {89, "ospf"},  {103, "pim"},     {112, "vrrp"},
-      {115, "l2tp"},  {132, "sctp"}, {136, "udplite"},
-  };
-  for (const Protocol& p : kProtocols) {
-    if (p.number == protocol) return std::string(p.name);
-  }
-  return std::to_string(protocol);
+  const std::string_view name = ProtocolNameOf(protocol);
+  return name.empty() ? std::to_string(protocol) : std::string(name);
 }
 
 std::string TcpFlagsText(uint8_t flags) {
@@ -334,10 +331,9 @@ Result<std::vector<const Column*>> SelectColumns(const Schema& schema,
     if (name.empty()) continue;
     const Column* column = schema.Find(name);
     if (column == nullptr) {
-      std::string msg = "--columns: unknown column '" + std::string(name) + "'";
-      const std::string suggestion = schema.Suggest(name);
-      if (!suggestion.empty()) msg += "; did you mean '" + suggestion + "'?";
-      return Status::InvalidArgument(std::move(msg));
+      return Status::InvalidArgument("--columns: unknown column '" +
+                                     std::string(name) + "'" +
+                                     ColumnSuggestion(schema, name));
     }
     out.push_back(column);
   }
@@ -350,10 +346,8 @@ Result<std::vector<const Column*>> SelectColumns(const Schema& schema,
 Result<const Column*> RecordEncoder::FindColumn(std::string_view name) const {
   const Column* column = schema_->Find(name);
   if (column != nullptr) return column;
-  std::string msg = "unknown column '" + std::string(name) + "'";
-  const std::string suggestion = schema_->Suggest(name);
-  if (!suggestion.empty()) msg += "; did you mean '" + suggestion + "'?";
-  return Status::InvalidArgument(std::move(msg));
+  return Status::InvalidArgument("unknown column '" + std::string(name) + "'" +
+                                 ColumnSuggestion(*schema_, name));
 }
 
 Status RecordEncoder::EncodeValue(const Column& column, std::string_view text,

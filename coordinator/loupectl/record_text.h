@@ -23,15 +23,15 @@
 //
 // Pure functions and a value-type encoder; thread-safe for distinct objects.
 // Everything here points into the Schema, which must outlive it.
-#ifndef LOUPE_COORDINATOR_RECORD_TEXT_H_
-#define LOUPE_COORDINATOR_RECORD_TEXT_H_
+#ifndef LOUPE_COORDINATOR_LOUPECTL_RECORD_TEXT_H_
+#define LOUPE_COORDINATOR_LOUPECTL_RECORD_TEXT_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "coordinator/json_out.h"
+#include "agent/json_writer.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
 
@@ -98,4 +98,4 @@ Result<std::vector<std::string>> SplitCsvLine(std::string_view line);
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_RECORD_TEXT_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_RECORD_TEXT_H_

@@ -1,4 +1,4 @@
-#include "coordinator/table.h"
+#include "coordinator/loupectl/table.h"
 
 #include <algorithm>
 #include <cstddef>

@@ -8,8 +8,8 @@
 // that "µs" or "→" do not skew the alignment; no line has trailing spaces.
 // Cells are single-line: control characters are shown as '?' here (callers
 // escape values that need it). A value type, not synchronized.
-#ifndef LOUPE_COORDINATOR_TABLE_H_
-#define LOUPE_COORDINATOR_TABLE_H_
+#ifndef LOUPE_COORDINATOR_LOUPECTL_TABLE_H_
+#define LOUPE_COORDINATOR_LOUPECTL_TABLE_H_
 
 #include <cstddef>
 #include <string>
@@ -47,4 +47,4 @@ size_t DisplayWidth(std::string_view text);
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_TABLE_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_TABLE_H_

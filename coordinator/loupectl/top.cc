@@ -1,4 +1,4 @@
-#include "coordinator/top.h"
+#include "coordinator/loupectl/top.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -11,10 +11,11 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
-#include "coordinator/answer_format.h"
-#include "coordinator/record_text.h"
-#include "coordinator/time_format.h"
+#include "agent/time_text.h"
+#include "coordinator/loupectl/answer_format.h"
+#include "coordinator/loupectl/record_text.h"
 
 namespace loupe::ctl {
 namespace {
@@ -245,28 +246,26 @@ void TopSampler::Talkers(const v1::StatsResponse& stats, TopFrame& frame) {
 }
 
 void TopSampler::FilterRates(TopFrame& frame) {
-  v1::ListFiltersRequest filters_request;
-  filters_request.set_multilog(options_.multilog);
-  v1::ListFiltersResponse filters;
-  grpc::Status status = client_->stub().ListFilters(client_->Context().get(),
-                                                    filters_request, &filters);
+  // One ListControl answer: the filters, and the aggregates that count them.
+  v1::ListControlRequest list_request;
+  list_request.set_multilog(options_.multilog);
+  v1::ListControlResponse objects;
+  grpc::Status status = client_->stub().ListControl(client_->Context().get(),
+                                                    list_request, &objects);
   if (!status.ok()) {
     if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
       frame.errors.push_back("filters: " + client_->Describe(status));
     }
     return;
   }
-  v1::ListAggregatesRequest aggregates_request;
-  aggregates_request.set_multilog(options_.multilog);
-  v1::ListAggregatesResponse aggregates;
-  status = client_->stub().ListAggregates(client_->Context().get(),
-                                          aggregates_request, &aggregates);
-  if (!status.ok()) {
-    frame.errors.push_back("aggregates: " + client_->Describe(status));
-  }
+  std::vector<const v1::ControlStatement*> filters;
   std::map<std::string, std::string> aggregate_of;  // filter -> aggregate
-  for (const v1::AggregateInfo& a : aggregates.aggregates()) {
-    aggregate_of.emplace(a.filter(), a.name());
+  for (const v1::ControlObject& object : objects.objects()) {
+    const v1::ControlStatement& s = object.statement();
+    if (s.kind() == v1::CONTROL_KIND_FILTER) filters.push_back(&s);
+    if (s.kind() == v1::CONTROL_KIND_AGGREGATE) {
+      aggregate_of.emplace(s.filter(), s.name());
+    }
   }
 
   // The same data-time window as the talkers; without one (an empty
@@ -280,11 +279,11 @@ void TopSampler::FilterRates(TopFrame& frame) {
   }
   const double seconds = static_cast<double>(t1 - t0) / 1e9;
 
-  for (const v1::FilterInfo& f : filters.filters()) {
+  for (const v1::ControlStatement* f : filters) {
     TopFilterRate rate;
-    rate.name = f.name();
-    rate.expression = f.expression();
-    auto it = aggregate_of.find(f.name());
+    rate.name = f->name();
+    rate.expression = f->expression();
+    auto it = aggregate_of.find(f->name());
     if (it != aggregate_of.end()) {
       v1::GetAggregateRequest request;
       request.set_multilog(options_.multilog);
@@ -298,7 +297,7 @@ void TopSampler::FilterRates(TopFrame& frame) {
     } else {
       v1::QueryFilterRequest request;
       request.set_multilog(options_.multilog);
-      request.set_filter(f.name());
+      request.set_filter(f->name());
       request.set_t0_ns(t0);
       request.set_t1_ns(t1);
       request.set_limit(options_.sample_limit);

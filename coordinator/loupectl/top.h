@@ -1,5 +1,5 @@
 // TopSampler: the figures of `loupectl top`, fetched from one agent once
-// per refresh (rendering is coordinator/top_frame.h's job).
+// per refresh (rendering is coordinator/loupectl/top_frame.h's job).
 //
 // Per refresh, with the client's deadline on every call:
 //   Stats            rates are deltas against the previous refresh's
@@ -20,8 +20,8 @@
 // still shown; an unreachable agent fails the whole refresh.
 //
 // Not thread-safe: one thread calls Next().
-#ifndef LOUPE_COORDINATOR_TOP_H_
-#define LOUPE_COORDINATOR_TOP_H_
+#ifndef LOUPE_COORDINATOR_LOUPECTL_TOP_H_
+#define LOUPE_COORDINATOR_LOUPECTL_TOP_H_
 
 #include <chrono>
 #include <cstddef>
@@ -33,9 +33,9 @@
 #include <string>
 #include <utility>
 
+#include "agent/client/agent_client.h"
 #include "agent/proto/loupe.pb.h"
-#include "coordinator/agent_client.h"
-#include "coordinator/top_frame.h"
+#include "coordinator/loupectl/top_frame.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
 
@@ -91,4 +91,4 @@ class TopSampler {
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_TOP_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_TOP_H_

@@ -1,4 +1,4 @@
-#include "coordinator/top_frame.h"
+#include "coordinator/loupectl/top_frame.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "coordinator/table.h"
-#include "coordinator/time_format.h"
-#include "coordinator/units.h"
+#include "agent/time_text.h"
+#include "coordinator/loupectl/table.h"
+#include "coordinator/loupectl/units.h"
 
 namespace loupe::ctl {
 namespace {
@@ -138,7 +138,7 @@ std::string RenderTopFrame(const TopFrame& frame, size_t width) {
   if (!frame.host.empty()) out += " (" + frame.host + ")";
   out += "  multilog " + frame.multilog + "  " +
          FormatLocalTime(frame.time_ns) + "  every " +
-         FormatDuration(frame.interval_ns) + "\n\n";
+         DurationText(frame.interval_ns) + "\n\n";
 
   // Recording.
   {

@@ -3,11 +3,11 @@
 // place, or what a pipe receives, one block per refresh) and a JSON line.
 // TalkerCounter ranks addresses by bytes from sampled records.
 //
-// The figures come from the agent (coordinator/top.h fetches them); this
-// file only counts and renders, so it is tested without an agent. Value
+// The figures come from the agent (coordinator/loupectl/top.h fetches them);
+// this file only counts and renders, so it is tested without an agent. Value
 // types; not synchronized.
-#ifndef LOUPE_COORDINATOR_TOP_FRAME_H_
-#define LOUPE_COORDINATOR_TOP_FRAME_H_
+#ifndef LOUPE_COORDINATOR_LOUPECTL_TOP_FRAME_H_
+#define LOUPE_COORDINATOR_LOUPECTL_TOP_FRAME_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "coordinator/json_out.h"
+#include "agent/json_writer.h"
 
 namespace loupe::ctl {
 
@@ -108,4 +108,4 @@ void WriteTopFrameJson(JsonWriter& json, const TopFrame& frame);
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_TOP_FRAME_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_TOP_FRAME_H_

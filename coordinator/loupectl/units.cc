@@ -1,12 +1,15 @@
-#include "coordinator/units.h"
+#include "coordinator/loupectl/units.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <string>
 #include <string_view>
+
+#include "multilog/units.h"
 
 namespace loupe::ctl {
 namespace {
@@ -44,56 +47,15 @@ std::string Scaled(double value, double base, const char* const* prefixes,
 
 }  // namespace
 
-Result<uint64_t> ParseByteSize(std::string_view text) {
-  auto bad = [&] {
-    return Status::InvalidArgument(
-        "size '" + std::string(text) +
-        "': expected bytes such as 4096, 64MiB, 1.5G or 512k");
-  };
-  std::string_view s = text;
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  size_t i = 0;
-  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-  if (i == 0) return bad();
-  const std::string number(s.substr(0, i));
-  char* end = nullptr;
-  const double value = std::strtod(number.c_str(), &end);
-  if (end != number.c_str() + number.size()) return bad();
-  std::string_view unit = s.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+Result<uint64_t> ParseDurationNs(std::string_view text) {
+  Result<std::chrono::nanoseconds> d = ParseDuration(text);
+  if (!d.ok()) return d.status();
+  return static_cast<uint64_t>(d->count());
+}
 
-  struct Unit {
-    std::string_view name;
-    double bytes;
-  };
-  static constexpr Unit kUnits[] = {
-      {"", 1},
-      {"B", 1},
-      {"k", 1024.0},
-      {"K", 1024.0},
-      {"KiB", 1024.0},
-      {"kiB", 1024.0},
-      {"kB", 1e3},
-      {"KB", 1e3},
-      {"M", 1024.0 * 1024},
-      {"MiB", 1024.0 * 1024},
-      {"MB", 1e6},
-      {"G", 1024.0 * 1024 * 1024},
-      {"GiB", 1024.0 * 1024 * 1024},
-      {"GB", 1e9},
-      {"T", 1024.0 * 1024 * 1024 * 1024},
-      {"TiB", 1024.0 * 1024 * 1024 * 1024},
-      {"TB", 1e12},
-  };
-  for (const Unit& u : kUnits) {
-    if (unit != u.name) continue;
-    const double bytes = std::round(value * u.bytes);
-    // 2^64 is exactly representable; anything at or above it overflows.
-    if (!(bytes < 18446744073709551616.0)) return bad();
-    return static_cast<uint64_t>(bytes);
-  }
-  return bad();
+std::string DurationText(uint64_t ns) {
+  return FormatDuration(std::chrono::nanoseconds(static_cast<int64_t>(
+      std::min<uint64_t>(ns, std::numeric_limits<int64_t>::max()))));
 }
 
 std::string FormatBytes(double bytes) {

@@ -1,8 +1,13 @@
-// Quantities as loupectl writes and reads them: byte sizes ("64MiB",
-// "1.5G"), counts and rates with SI prefixes ("1.25M", "980k/s"), bit rates
-// for link-style throughput ("1.20 Gbit/s"). Pure functions; thread-safe.
-#ifndef LOUPE_COORDINATOR_UNITS_H_
-#define LOUPE_COORDINATOR_UNITS_H_
+// Quantities as loupectl shows them, for people: byte amounts in binary
+// units ("1.50 KiB", "64.0 MiB": KiB is 1024 bytes; a "KB" would be 1000,
+// as multilog/units.h reads it), counts and rates with SI prefixes
+// ("1.25M", "980k/s"), bit rates for link-style throughput ("1.20 Gbit/s").
+// Display only: every size and duration loupectl reads goes through
+// multilog/units.h (ParseSize, ParseDuration), the grammar every layer
+// shares; the two wrappers below only change the type to u64 nanoseconds,
+// the unit of the agent's API. Pure functions; thread-safe.
+#ifndef LOUPE_COORDINATOR_LOUPECTL_UNITS_H_
+#define LOUPE_COORDINATOR_LOUPECTL_UNITS_H_
 
 #include <cstdint>
 #include <string>
@@ -12,12 +17,12 @@
 
 namespace loupe::ctl {
 
-// A byte size: an integer or decimal with an optional unit, B, k/K/KB/KiB,
-// M/MB/MiB, G/GB/GiB, T/TB/TiB. Binary (1024) multiples for every unit
-// except the explicit decimal "kB", "MB", "GB", "TB" (1000); "0" is zero.
-Result<uint64_t> ParseByteSize(std::string_view text);
+// multilog/units.h's ParseDuration, in nanoseconds.
+Result<uint64_t> ParseDurationNs(std::string_view text);
+// multilog/units.h's FormatDuration of `ns` nanoseconds ("1.5s", "2m5s").
+std::string DurationText(uint64_t ns);
 
-// "512 B", "1.5 KiB", "64.0 MiB", "2.00 GiB" (three significant digits).
+// "512 B", "1.50 KiB", "64.0 MiB", "2.00 GiB" (three significant digits).
 std::string FormatBytes(double bytes);
 // "980", "1.25k", "3.40M", "1.20G": counts and per-second rates.
 std::string FormatCount(double count);
@@ -26,4 +31,4 @@ std::string FormatBitRate(double bytes_per_second);
 
 }  // namespace loupe::ctl
 
-#endif  // LOUPE_COORDINATOR_UNITS_H_
+#endif  // LOUPE_COORDINATOR_LOUPECTL_UNITS_H_
