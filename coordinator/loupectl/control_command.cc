@@ -15,15 +15,6 @@ namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
 
-std::string Joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& w : words) {
-    if (!out.empty()) out += ' ';
-    out += w;
-  }
-  return out;
-}
-
 // One kind's rows of the table.
 struct KindCommand {
   ControlKind kind;

@@ -136,6 +136,22 @@ void AddNameArgument(CLI::App* app, std::string& name,
   app->add_option("name", name, what)->type_name("NAME")->required();
 }
 
+// A kind's `remove` (of the object its add made: an index by its column,
+// the others by name) and `list`, the same shape for all four kinds.
+void RemoveAndList(Cli& cli, CLI::App* group, ControlKind kind,
+                   const std::string& remove_summary,
+                   const std::string& list_summary) {
+  CLI::App* remove = Leaf(cli, group, "remove", remove_summary, RemoveOf(kind));
+  if (kind == ControlKind::kIndex) {
+    remove->add_option("column", cli.args.column, "The column")
+        ->type_name("COLUMN")
+        ->required();
+  } else {
+    AddNameArgument(remove, cli.args.name, "Its name");
+  }
+  Leaf(cli, group, "list", list_summary, ListOf(kind));
+}
+
 void AddWindowOptions(CLI::App* app, CommandArgs& a) {
   app->add_option("--from", a.from,
                   "Start of the window, inclusive (default: the oldest "
@@ -296,12 +312,8 @@ void BuildCli(Cli& cli) {
                    "Integer columns: key = value / bucket (0 or 1: exact "
                    "values)")
       ->type_name("N");
-  Leaf(cli, index, "remove", "Remove a column's index",
-       RemoveOf(ControlKind::kIndex))
-      ->add_option("column", a.column, "The column")
-      ->type_name("COLUMN")
-      ->required();
-  Leaf(cli, index, "list", "List the indexes", ListOf(ControlKind::kIndex));
+  RemoveAndList(cli, index, ControlKind::kIndex, "Remove a column's index",
+                "List the indexes");
 
   // filter
   CLI::App* filter =
@@ -316,11 +328,9 @@ void BuildCli(Cli& cli) {
   filter_add->add_option("expression", a.expression_words, "The expression")
       ->type_name("EXPR")
       ->required();
-  AddNameArgument(Leaf(cli, filter, "remove",
-                       "Remove a filter (not while an aggregate uses it)",
-                       RemoveOf(ControlKind::kFilter)),
-                  a.name, "Its name");
-  Leaf(cli, filter, "list", "List the filters", ListOf(ControlKind::kFilter));
+  RemoveAndList(cli, filter, ControlKind::kFilter,
+                "Remove a filter (not while an aggregate uses it)",
+                "List the filters");
   CLI::App* filter_query =
       Leaf(cli, filter, "query", "The records a named filter matched",
            FilterQuery, std::string(kTimeForms));
@@ -344,12 +354,9 @@ void BuildCli(Cli& cli) {
                    "The aggregate, e.g. 'SUM(frame_len)'")
       ->type_name("AGGREGATE")
       ->required();
-  AddNameArgument(Leaf(cli, aggregate, "remove",
-                       "Remove an aggregate (not while a trigger uses it)",
-                       RemoveOf(ControlKind::kAggregate)),
-                  a.name, "Its name");
-  Leaf(cli, aggregate, "list", "List the aggregates",
-       ListOf(ControlKind::kAggregate));
+  RemoveAndList(cli, aggregate, ControlKind::kAggregate,
+                "Remove an aggregate (not while a trigger uses it)",
+                "List the aggregates");
   CLI::App* aggregate_get =
       Leaf(cli, aggregate, "get",
            "An aggregate's value over a window, or per time bucket (--series)",
@@ -384,11 +391,8 @@ void BuildCli(Cli& cli) {
                    "How often it is checked, 1ms to 1h, whole milliseconds")
       ->type_name("DURATION")
       ->capture_default_str();
-  AddNameArgument(Leaf(cli, trigger, "remove", "Remove a trigger",
-                       RemoveOf(ControlKind::kTrigger)),
-                  a.name, "Its name");
-  Leaf(cli, trigger, "list", "List the triggers",
-       ListOf(ControlKind::kTrigger));
+  RemoveAndList(cli, trigger, ControlKind::kTrigger, "Remove a trigger",
+                "List the triggers");
 
   // append, read, query
   CLI::App* append = Leaf(

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -46,6 +45,8 @@ constexpr std::string_view kHome = "\x1b[H";
 constexpr std::string_view kClearLine = "\x1b[K";
 constexpr std::string_view kClearBelow = "\x1b[J";
 
+}  // namespace
+
 std::string Joined(const std::vector<std::string>& words) {
   std::string out;
   for (const std::string& w : words) {
@@ -54,8 +55,6 @@ std::string Joined(const std::vector<std::string>& words) {
   }
   return out;
 }
-
-}  // namespace
 
 // --- Session -----------------------------------------------------------------
 
@@ -429,13 +428,30 @@ int Read(Session& s) {
 
 namespace {
 
-using QueryCall =
-    std::function<std::unique_ptr<grpc::ClientReader<v1::QueryResponse>>(
-        grpc::ClientContext*, const std::string& page_token)>;
+// A request over a window of time: the multilog, --from, --to and
+// --snapshot, for every message that has them.
+template <typename Request>
+std::optional<Request> WindowRequest(Session& s) {
+  const CommandArgs& a = s.args();
+  const auto t0 = s.Time("--from", a.from, 0);
+  const auto t1 = s.Time("--to", a.to, 0);
+  if (!t0 || !t1) return std::nullopt;
+  Request r;
+  r.set_multilog(s.multilog());
+  r.set_t0_ns(*t0);
+  r.set_t1_ns(*t1);
+  r.set_snapshot(a.snapshot);
+  return r;
+}
+
+template <typename Request>
+using QueryCall = std::unique_ptr<grpc::ClientReader<v1::QueryResponse>> (
+    v1::Agent::Stub::*)(grpc::ClientContext*, const Request&);
 
 // Runs a query (ExecuteFilter or QueryFilter), following pages with --all,
 // and prints its records.
-int RunQuery(Session& s, const QueryCall& call) {
+template <typename Request>
+int RunQuery(Session& s, Request request, QueryCall<Request> call) {
   const CommandArgs& a = s.args();
   Result<AgentClient::MultilogDescription> d =
       s.client().DescribeMultilog(s.multilog());
@@ -458,7 +474,10 @@ int RunQuery(Session& s, const QueryCall& call) {
   std::string page_token = a.page_token;
   do {
     auto context = s.client().Context();
-    auto reader = call(context.get(), page_token);
+    request.set_limit(a.limit);
+    request.set_page_token(page_token);
+    request.set_offsets_only(a.offsets_only);
+    auto reader = (s.client().stub().*call)(context.get(), request);
     v1::QueryResponse chunk;
     while (reader->Read(&chunk)) {
       const std::string& bytes = chunk.records();
@@ -522,75 +541,39 @@ int RunQuery(Session& s, const QueryCall& call) {
 }  // namespace
 
 int Query(Session& s) {
-  const CommandArgs& a = s.args();
-  const auto t0 = s.Time("--from", a.from, 0);
-  const auto t1 = s.Time("--to", a.to, 0);
-  if (!t0 || !t1) return kExitUsage;
-  const std::string expression = Joined(a.expression_words);
-  return RunQuery(
-      s, [&](grpc::ClientContext* context, const std::string& page_token) {
-        v1::ExecuteFilterRequest r;
-        r.set_multilog(s.multilog());
-        r.set_expression(expression);
-        r.set_t0_ns(*t0);
-        r.set_t1_ns(*t1);
-        r.set_limit(a.limit);
-        r.set_page_token(page_token);
-        r.set_snapshot(a.snapshot);
-        r.set_offsets_only(a.offsets_only);
-        return s.client().stub().ExecuteFilter(context, r);
-      });
+  auto r = WindowRequest<v1::ExecuteFilterRequest>(s);
+  if (!r) return kExitUsage;
+  r->set_expression(Joined(s.args().expression_words));
+  return RunQuery(s, *r, &v1::Agent::Stub::ExecuteFilter);
 }
 
 int FilterQuery(Session& s) {
-  const CommandArgs& a = s.args();
-  const auto t0 = s.Time("--from", a.from, 0);
-  const auto t1 = s.Time("--to", a.to, 0);
-  if (!t0 || !t1) return kExitUsage;
-  return RunQuery(
-      s, [&](grpc::ClientContext* context, const std::string& page_token) {
-        v1::QueryFilterRequest r;
-        r.set_multilog(s.multilog());
-        r.set_filter(a.name);
-        r.set_t0_ns(*t0);
-        r.set_t1_ns(*t1);
-        r.set_limit(a.limit);
-        r.set_page_token(page_token);
-        r.set_snapshot(a.snapshot);
-        r.set_offsets_only(a.offsets_only);
-        return s.client().stub().QueryFilter(context, r);
-      });
+  auto r = WindowRequest<v1::QueryFilterRequest>(s);
+  if (!r) return kExitUsage;
+  r->set_filter(s.args().name);
+  return RunQuery(s, *r, &v1::Agent::Stub::QueryFilter);
 }
 
 int AggregateGet(Session& s) {
   const CommandArgs& a = s.args();
-  const auto t0 = s.Time("--from", a.from, 0);
-  const auto t1 = s.Time("--to", a.to, 0);
-  if (!t0 || !t1) return kExitUsage;
   if (!a.series) {
-    v1::GetAggregateRequest r;
-    r.set_multilog(s.multilog());
-    r.set_name(a.name);
-    r.set_t0_ns(*t0);
-    r.set_t1_ns(*t1);
-    r.set_snapshot(a.snapshot);
+    auto r = WindowRequest<v1::GetAggregateRequest>(s);
+    if (!r) return kExitUsage;
+    r->set_name(a.name);
     v1::GetAggregateResponse response;
     const grpc::Status status = s.client().stub().GetAggregate(
-        s.client().Context().get(), r, &response);
+        s.client().Context().get(), *r, &response);
     if (!status.ok()) return s.Fail(status);
     if (s.json()) return s.OutputProto(response);
     return s.Output(AggregateText(a.name, response));
   }
 
-  v1::GetAggregateSeriesRequest r;
-  r.set_multilog(s.multilog());
-  r.set_name(a.name);
-  r.set_t0_ns(*t0);
-  r.set_t1_ns(*t1);
-  r.set_snapshot(a.snapshot);
-  r.set_histograms(a.histograms);
+  auto r = WindowRequest<v1::GetAggregateSeriesRequest>(s);
+  if (!r) return kExitUsage;
+  r->set_name(a.name);
+  r->set_histograms(a.histograms);
   auto context = s.client().Context();
-  auto reader = s.client().stub().GetAggregateSeries(context.get(), r);
+  auto reader = s.client().stub().GetAggregateSeries(context.get(), *r);
   v1::GetAggregateSeriesResponse header, chunk;
   std::vector<v1::SeriesBucket> buckets;
   bool first = true;

@@ -150,6 +150,10 @@ class Session {
   std::unique_ptr<AgentClient> client_;
 };
 
+// An expression given as several words, joined by spaces as the shell
+// split them ("bytes", ">", "15" -> "bytes > 15").
+std::string Joined(const std::vector<std::string>& words);
+
 // multilog create|drop|list|show
 int MultilogCreate(Session& s);
 int MultilogDrop(Session& s);

@@ -13,6 +13,7 @@
 
 #include "multilog/packet_schema.h"
 #include "multilog/schema.h"
+#include "tests/coordinator/scoped_time_zone.h"
 
 namespace loupe::ctl {
 namespace {
@@ -23,29 +24,6 @@ using ::testing::HasSubstr;
 constexpr uint64_t kSecond = 1'000'000'000;
 // 2026-11-22T04:56:35Z
 constexpr uint64_t kNow = 1'795'323'395 * kSecond;
-
-// Sets TZ for the scope of the object, then restores it.
-class ScopedTimeZone {
- public:
-  explicit ScopedTimeZone(const char* tz) {
-    const char* old = std::getenv("TZ");
-    if (old != nullptr) old_ = old, had_ = true;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTimeZone() {
-    if (had_) {
-      setenv("TZ", old_.c_str(), 1);
-    } else {
-      unsetenv("TZ");
-    }
-    tzset();
-  }
-
- private:
-  std::string old_;
-  bool had_ = false;
-};
 
 TEST(RecordTextTest, ProtocolsFlagsAndEtherTypes) {
   EXPECT_EQ(ProtocolName(6), "tcp");

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/coordinator/scoped_time_zone.h"
+
 namespace loupe::ctl {
 namespace {
 
@@ -18,29 +20,6 @@ using ::testing::HasSubstr;
 constexpr uint64_t kSecond = 1'000'000'000;
 // 2026-11-22T04:56:35Z
 constexpr uint64_t kNow = 1'795'323'395 * kSecond;
-
-// Sets TZ for the scope of the object, then restores it.
-class ScopedTimeZone {
- public:
-  explicit ScopedTimeZone(const char* tz) {
-    const char* old = std::getenv("TZ");
-    if (old != nullptr) old_ = old, had_ = true;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTimeZone() {
-    if (had_) {
-      setenv("TZ", old_.c_str(), 1);
-    } else {
-      unsetenv("TZ");
-    }
-    tzset();
-  }
-
- private:
-  std::string old_;
-  bool had_ = false;
-};
 
 TEST(TalkerCounterTest, RanksByBytesThenAddress) {
   TalkerCounter counter;
