@@ -299,24 +299,25 @@ int Append(Session& s) {
   }
 
   uint64_t first_offset = 0, last_offset = 0, batches = 1;
-  if (n == 1) {
-    v1::AppendRequest request;
-    request.set_multilog(s.multilog());
-    request.set_record(*records);
-    request.set_timestamp_now(a.timestamp_now);
+  if (n <= batch) {
+    // One call: Append for a single record, AppendBatch for more.
     v1::AppendResponse response;
-    const grpc::Status status = s.client().stub().Append(
-        s.client().Context().get(), request, &response);
-    if (!status.ok()) return s.Fail(status);
-    first_offset = last_offset = response.first_offset();
-  } else if (n <= batch) {
-    v1::AppendBatchRequest request;
-    request.set_multilog(s.multilog());
-    request.set_records(*records);
-    request.set_timestamp_now(a.timestamp_now);
-    v1::AppendResponse response;
-    const grpc::Status status = s.client().stub().AppendBatch(
-        s.client().Context().get(), request, &response);
+    grpc::Status status;
+    if (n == 1) {
+      v1::AppendRequest request;
+      request.set_multilog(s.multilog());
+      request.set_record(*records);
+      request.set_timestamp_now(a.timestamp_now);
+      status = s.client().stub().Append(s.client().Context().get(), request,
+                                        &response);
+    } else {
+      v1::AppendBatchRequest request;
+      request.set_multilog(s.multilog());
+      request.set_records(*records);
+      request.set_timestamp_now(a.timestamp_now);
+      status = s.client().stub().AppendBatch(s.client().Context().get(),
+                                             request, &response);
+    }
     if (!status.ok()) return s.Fail(status);
     first_offset = last_offset = response.first_offset();
   } else {
