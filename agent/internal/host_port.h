@@ -1,55 +1,15 @@
-// "HOST:PORT" as operators write listen and target addresses: HOST is a
-// name, an IPv4 address or a bracketed IPv6 address ("[::1]:9470"), PORT a
-// decimal number 0..65535. Pure functions; thread-safe.
+// Forwarding header: HOST:PORT parsing moved to agent/host_port.h
+// (namespace loupe). Kept only until agent/metrics.cc and
+// agent/alert_sinks.cc include that header; then deleted.
 #ifndef LOUPE_AGENT_INTERNAL_HOST_PORT_H_
 #define LOUPE_AGENT_INTERNAL_HOST_PORT_H_
 
-#include <charconv>
-#include <cstdint>
-#include <string>
-#include <string_view>
+#include "agent/host_port.h"
 
 namespace loupe::agent::internal {
 
-// Parses a decimal port; false unless all of `s` is a number <= 65535.
-inline bool ParsePort(std::string_view s, uint16_t* port) {
-  if (s.empty() || s.size() > 5) return false;
-  unsigned value = 0;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || value > 65535) {
-    return false;
-  }
-  *port = static_cast<uint16_t>(value);
-  return true;
-}
-
-// Splits "HOST:PORT" or "[IPV6]:PORT"; HOST comes back without brackets and
-// may be empty (":9470"). False for anything else, including an IPv6
-// address without brackets.
-inline bool SplitHostPort(std::string_view s, std::string* host,
-                          uint16_t* port) {
-  std::string_view h, p;
-  if (s.starts_with('[')) {
-    const size_t close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() ||
-        s[close + 1] != ':') {
-      return false;
-    }
-    h = s.substr(1, close - 1);
-    p = s.substr(close + 2);
-    if (h.empty()) return false;
-  } else {
-    const size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    h = s.substr(0, colon);
-    p = s.substr(colon + 1);
-    if (h.find(':') != std::string_view::npos) return false;
-  }
-  if (h.find_first_of(" \t/[]@") != std::string_view::npos) return false;
-  if (!ParsePort(p, port)) return false;
-  host->assign(h);
-  return true;
-}
+using ::loupe::ParsePort;
+using ::loupe::SplitHostPort;
 
 }  // namespace loupe::agent::internal
 
