@@ -23,67 +23,28 @@
 #include "multilog/data_log.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define LOUPE_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LOUPE_UNDER_TSAN 1
-#endif
-#endif
+#include "tests/support/sanitizers.h"
+#include "tests/support/stress.h"
 
 namespace loupe {
 namespace {
 
-#ifdef LOUPE_UNDER_TSAN
-constexpr uint64_t kDefaultRecordsPerWriter = 300'000;
-#else
-constexpr uint64_t kDefaultRecordsPerWriter = 500'000;
-#endif
+using test_support::Intact;
+using test_support::Seal;
+using test_support::StressRecord;
+
+constexpr uint64_t kDefaultRecordsPerWriter =
+    test_support::kUnderThreadSanitizer ? 300'000 : 500'000;
 constexpr uint32_t kWriters = 3;
 constexpr uint32_t kReaders = 2;
 constexpr uint32_t kBlockRecords = 1024;
 constexpr uint32_t kMaxBatch = 64;
 
-// The layout of kSchemaText; `check` is FNV-1a over the bytes before it.
-struct StressRecord {
-  uint64_t timestamp;
-  uint64_t seq;
-  uint32_t writer;
-  char payload[36];
-  uint64_t check;
-};
-static_assert(sizeof(StressRecord) == 64);
-constexpr std::string_view kSchemaText =
-    "seq:u64, writer:u32, payload:string(36), check:u64";
-constexpr size_t kChecked = offsetof(StressRecord, check);
+constexpr std::string_view kSchemaText = test_support::kStressSchemaText;
 constexpr uint64_t kRecord = sizeof(StressRecord);
 
-uint64_t Fnv1a(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-void Seal(StressRecord* r) {
-  r->check = Fnv1a(reinterpret_cast<const uint8_t*>(r), kChecked);
-}
-
-bool Intact(const uint8_t* record) {
-  uint64_t check;
-  std::memcpy(&check, record + kChecked, sizeof(check));
-  return check == Fnv1a(record, kChecked);
-}
-
 uint64_t RecordsPerWriter() {
-  if (const char* env = std::getenv("LOUPE_STRESS_RECORDS")) {
-    uint64_t n = std::strtoull(env, nullptr, 10);
-    if (n > 0) return n;
-  }
-  return kDefaultRecordsPerWriter;
+  return test_support::StressRecordsPerWriter(kDefaultRecordsPerWriter);
 }
 
 // Checks one reader's view: each writer's records appear in offset order

@@ -26,6 +26,7 @@
 #include "multilog/data_log.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
+#include "tests/support/stress.h"
 
 namespace loupe {
 namespace {
@@ -37,44 +38,12 @@ constexpr uint32_t kMaxBatch = 64;
 constexpr uint64_t kWindowBlocks = 8;
 constexpr double kDefaultSeconds = 4.0;
 
-// The layout of kSchemaText; `check` is FNV-1a over the bytes before it.
-struct StressRecord {
-  uint64_t timestamp;
-  uint64_t seq;
-  uint32_t writer;
-  char payload[36];
-  uint64_t check;
-};
-static_assert(sizeof(StressRecord) == 64);
-constexpr std::string_view kSchemaText =
-    "seq:u64, writer:u32, payload:string(36), check:u64";
-constexpr size_t kChecked = offsetof(StressRecord, check);
+using test_support::Fnv1a;
+using test_support::StressRecord;
+constexpr std::string_view kSchemaText = test_support::kStressSchemaText;
+constexpr size_t kChecked = test_support::kStressChecked;
 constexpr uint64_t kRecord = sizeof(StressRecord);
 constexpr uint64_t kBlockBytes = kBlockRecords * kRecord;
-
-uint64_t Fnv1a(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-double RunSeconds() {
-  if (const char* env = std::getenv("LOUPE_STRESS_SECONDS")) {
-    double s = std::strtod(env, nullptr);
-    if (s > 0) return s;
-  }
-  return kDefaultSeconds;
-}
-
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
 
 // One reader's view of the records it was handed. Across a range it read
 // without interruption, each writer's sequence numbers go up by one; after
@@ -162,7 +131,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
       while (!stop.load(std::memory_order_relaxed) &&
              !failed.load(std::memory_order_relaxed)) {
         const uint64_t n = 1 + rng() % kMaxBatch;
-        const uint64_t now = NowNs();
+        const uint64_t now = test_support::WallClockNs();
         for (uint64_t i = 0; i < n; ++i) {
           StressRecord& r = batch[i];
           r.timestamp = now;
@@ -365,7 +334,8 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
   uint64_t max_memory = 0;
   uint64_t max_live = 0;
   const auto start = std::chrono::steady_clock::now();
-  const auto run_for = std::chrono::duration<double>(RunSeconds());
+  const auto run_for = std::chrono::duration<double>(
+      test_support::StressSeconds(kDefaultSeconds));
   while (std::chrono::steady_clock::now() - start < run_for && !failed.load()) {
     DataLogStats stats = log.stats();
     max_memory = std::max(max_memory, stats.memory_bytes);
