@@ -47,44 +47,7 @@ uint64_t RecordsPerWriter() {
   return test_support::StressRecordsPerWriter(kDefaultRecordsPerWriter);
 }
 
-// Checks one reader's view: each writer's records appear in offset order
-// with sequence numbers 0, 1, 2, ... and no record is torn.
-class SequenceChecker {
- public:
-  // Returns false (and describes the problem) on the first bad record.
-  bool Check(uint64_t offset, const uint8_t* record) {
-    if (!Intact(record)) {
-      error_ = "torn or missing record at offset " + std::to_string(offset);
-      return false;
-    }
-    StressRecord r;
-    std::memcpy(&r, record, sizeof(r));
-    if (r.writer >= kWriters) {
-      error_ = "record at offset " + std::to_string(offset) + " names writer " +
-               std::to_string(r.writer);
-      return false;
-    }
-    if (r.seq != next_[r.writer]) {
-      error_ = "writer " + std::to_string(r.writer) + ": expected seq " +
-               std::to_string(next_[r.writer]) + " at offset " +
-               std::to_string(offset) + ", found " + std::to_string(r.seq) +
-               (r.seq < next_[r.writer] ? " (duplicate or out of order)"
-                                        : " (hole)");
-      return false;
-    }
-    ++next_[r.writer];
-    ++records_;
-    return true;
-  }
-  uint64_t next(uint32_t writer) const { return next_[writer]; }
-  uint64_t records() const { return records_; }
-  const std::string& error() const { return error_; }
-
- private:
-  uint64_t next_[kWriters] = {};
-  uint64_t records_ = 0;
-  std::string error_;
-};
+using SequenceChecker = test_support::StressChecker;
 
 TEST(DataLogStressSchemaTest, SchemaMatchesStressRecord) {
   Result<Schema> schema = Schema::Parse(kSchemaText);
@@ -170,7 +133,7 @@ TEST_P(DataLogStressTest, WritersAndReadersAtOnce) {
     });
   }
 
-  std::vector<SequenceChecker> checkers(kReaders);
+  std::vector<SequenceChecker> checkers(kReaders, SequenceChecker(kWriters));
   std::vector<uint64_t> scans(kReaders, 0);
   for (uint32_t reader = 0; reader < kReaders; ++reader) {
     threads.emplace_back([&, reader] {
@@ -283,7 +246,7 @@ TEST_P(DataLogStressTest, WritersAndReadersAtOnce) {
     }
   }
   // A last full pass on this thread.
-  SequenceChecker final_pass;
+  SequenceChecker final_pass(kWriters);
   Status s = log.ForEach(
       0, log.read_tail(),
       [&](uint64_t off, const uint8_t* r) { return final_pass.Check(off, r); });

@@ -45,52 +45,7 @@ constexpr size_t kChecked = test_support::kStressChecked;
 constexpr uint64_t kRecord = sizeof(StressRecord);
 constexpr uint64_t kBlockBytes = kBlockRecords * kRecord;
 
-// One reader's view of the records it was handed. Across a range it read
-// without interruption, each writer's sequence numbers go up by one; after
-// it skipped records (they expired first), only up.
-class WindowChecker {
- public:
-  bool Check(uint64_t offset, const uint8_t* record) {
-    uint64_t check;
-    std::memcpy(&check, record + kChecked, sizeof(check));
-    if (check != Fnv1a(record, kChecked)) {
-      error_ = "torn record at offset " + std::to_string(offset);
-      return false;
-    }
-    StressRecord r;
-    std::memcpy(&r, record, sizeof(r));
-    if (r.writer >= kWriters) {
-      error_ = "record at offset " + std::to_string(offset) + " names writer " +
-               std::to_string(r.writer);
-      return false;
-    }
-    const bool ok = contiguous_[r.writer] ? r.seq == next_[r.writer]
-                                          : r.seq >= next_[r.writer];
-    if (!ok) {
-      error_ = "writer " + std::to_string(r.writer) + ": seq " +
-               std::to_string(r.seq) + " at offset " + std::to_string(offset) +
-               ", expected " + (contiguous_[r.writer] ? "" : "at least ") +
-               std::to_string(next_[r.writer]);
-      return false;
-    }
-    contiguous_[r.writer] = true;
-    next_[r.writer] = r.seq + 1;
-    ++records_;
-    return true;
-  }
-  // Records were skipped: sequence numbers may jump.
-  void Skipped() {
-    for (bool& c : contiguous_) c = false;
-  }
-  uint64_t records() const { return records_; }
-  const std::string& error() const { return error_; }
-
- private:
-  uint64_t next_[kWriters] = {};
-  bool contiguous_[kWriters] = {true, true};
-  uint64_t records_ = 0;
-  std::string error_;
-};
+using WindowChecker = test_support::StressChecker;
 
 TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
   Result<Schema> schema = Schema::Parse(kSchemaText);
@@ -163,7 +118,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
     });
   }
 
-  std::vector<WindowChecker> checkers(kReaders);
+  std::vector<WindowChecker> checkers(kReaders, WindowChecker(kWriters));
   std::vector<uint64_t> scans(kReaders, 0);
   std::vector<uint64_t> expirations(kReaders, 0);
   for (uint32_t reader = 0; reader < kReaders; ++reader) {
@@ -296,7 +251,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
         continue;
       }
       ++chaser_scans;
-      WindowChecker checker;
+      WindowChecker checker(kWriters);
       checker.Skipped();
       bool changed = false;
       uint64_t bad_offset = 0;
@@ -380,7 +335,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
   EXPECT_LE(stats.memory_bytes, memory_bound);
 
   // A last pass over the window on this thread.
-  WindowChecker final_pass;
+  WindowChecker final_pass(kWriters);
   final_pass.Skipped();
   Status s = log.ForEach(log.head(), tail, [&](uint64_t off, const uint8_t* r) {
     return final_pass.Check(off, r);

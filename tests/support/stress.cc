@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace loupe::test_support {
 
@@ -47,5 +48,35 @@ bool Intact(const uint8_t* record) {
   std::memcpy(&check, record + kStressChecked, sizeof(check));
   return check == Fnv1a(record, kStressChecked);
 }
+
+bool StressChecker::Check(uint64_t offset, const uint8_t* record) {
+  if (!Intact(record)) {
+    error_ = "torn or missing record at offset " + std::to_string(offset);
+    return false;
+  }
+  StressRecord r;
+  std::memcpy(&r, record, sizeof(r));
+  if (r.writer >= next_.size()) {
+    error_ = "record at offset " + std::to_string(offset) + " names writer " +
+             std::to_string(r.writer);
+    return false;
+  }
+  const uint64_t expected = next_[r.writer];
+  const bool contiguous = contiguous_[r.writer];
+  if (contiguous ? r.seq != expected : r.seq < expected) {
+    error_ = "writer " + std::to_string(r.writer) + ": expected seq " +
+             (contiguous ? "" : "at least ") + std::to_string(expected) +
+             " at offset " + std::to_string(offset) + ", found " +
+             std::to_string(r.seq) +
+             (r.seq < expected ? " (duplicate or out of order)" : " (hole)");
+    return false;
+  }
+  contiguous_[r.writer] = true;
+  next_[r.writer] = r.seq + 1;
+  ++records_;
+  return true;
+}
+
+void StressChecker::Skipped() { contiguous_.assign(contiguous_.size(), false); }
 
 }  // namespace loupe::test_support
