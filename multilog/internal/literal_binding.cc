@@ -57,6 +57,25 @@ Status OutOfRange(const ExpressionErrors& errors, const Column& column,
                        std::string(range));
 }
 
+// A float literal for an integer column of type T: in [low, high) and
+// whole.
+template <typename T>
+Result<std::vector<uint8_t>> BindWholeNumber(const ExpressionErrors& errors,
+                                             const Column& column,
+                                             const Literal& literal, double low,
+                                             double high,
+                                             const std::string& range) {
+  const double v = literal.number;
+  if (v < low || v >= high) return OutOfRange(errors, column, literal, range);
+  if (std::trunc(v) != v) {
+    return errors.At(literal.offset, Printable(literal.source) +
+                                         " is not a whole number; expected " +
+                                         TypeName(column) + " " + range +
+                                         " for column '" + column.name + "'");
+  }
+  return Encode(static_cast<T>(v));
+}
+
 template <typename T>
 Result<std::vector<uint8_t>> BindUnsigned(const ExpressionErrors& errors,
                                           const Column& column,
@@ -73,20 +92,10 @@ Result<std::vector<uint8_t>> BindUnsigned(const ExpressionErrors& errors,
     }
     return Encode(static_cast<T>(literal.magnitude));
   }
-  const double v = literal.number;
   // 2^64 is exact as a double; kMax of narrower types is too.
   const double limit =
       sizeof(T) == 8 ? 18446744073709551616.0 : static_cast<double>(kMax) + 1;
-  if (v < 0 || v >= limit) {
-    return OutOfRange(errors, column, literal, range);
-  }
-  if (std::trunc(v) != v) {
-    return errors.At(literal.offset, Printable(literal.source) +
-                                         " is not a whole number; expected " +
-                                         TypeName(column) + " " + range +
-                                         " for column '" + column.name + "'");
-  }
-  return Encode(static_cast<T>(v));
+  return BindWholeNumber<T>(errors, column, literal, 0, limit, range);
 }
 
 template <typename T>
@@ -103,24 +112,17 @@ Result<std::vector<uint8_t>> BindSigned(const ExpressionErrors& errors,
   if (literal.is_integer) {
     const uint64_t limit = literal.negative ? static_cast<uint64_t>(kMax) + 1
                                             : static_cast<uint64_t>(kMax);
-    if (literal.magnitude > limit)
+    if (literal.magnitude > limit) {
       return OutOfRange(errors, column, literal, range);
+    }
     // Modular conversion: -2^63 comes out right.
     const uint64_t bits =
         literal.negative ? 0 - literal.magnitude : literal.magnitude;
     return Encode(static_cast<T>(static_cast<int64_t>(bits)));
   }
-  const double v = literal.number;
   const double low = static_cast<double>(kMin);  // exact: -2^(n-1)
   const double high = -low;                      // 2^(n-1), exclusive
-  if (v < low || v >= high) return OutOfRange(errors, column, literal, range);
-  if (std::trunc(v) != v) {
-    return errors.At(literal.offset, Printable(literal.source) +
-                                         " is not a whole number; expected " +
-                                         TypeName(column) + " " + range +
-                                         " for column '" + column.name + "'");
-  }
-  return Encode(static_cast<T>(v));
+  return BindWholeNumber<T>(errors, column, literal, low, high, range);
 }
 
 }  // namespace
