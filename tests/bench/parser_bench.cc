@@ -34,6 +34,7 @@
 
 #include "dataplane/packet_parser.h"
 #include "multilog/packet_schema.h"
+#include "tests/bench/bench_main.h"
 #include "tests/support/frame_bytes.h"
 
 namespace loupe::dataplane {
@@ -264,10 +265,6 @@ void RegisterBenchmarks() {
 }  // namespace loupe::dataplane
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  loupe::dataplane::RegisterBenchmarks();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return loupe::bench::BenchmarkMain(argc, argv, nullptr,
+                                     loupe::dataplane::RegisterBenchmarks);
 }
