@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "multilog/did_you_mean.h"
+
 namespace loupe {
 namespace {
 
@@ -74,59 +76,6 @@ bool IsIdentifier(std::string_view name) {
   if (name.empty() || !letter(name.front())) return false;
   return std::all_of(name.begin(), name.end(),
                      [&](char c) { return letter(c) || digit(c); });
-}
-
-// Levenshtein distance, ignoring ASCII case.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];  // row[i-1][j-1]
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];  // row[i-1][j]
-      size_t substitute =
-          diagonal + (ToLower(a[i - 1]) == ToLower(b[j - 1]) ? 0 : 1);
-      row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-size_t CommonPrefix(std::string_view a, std::string_view b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && ToLower(a[n]) == ToLower(b[n])) ++n;
-  return n;
-}
-
-// Index of the candidate closest to `query`, if it is close enough to be a
-// plausible typo: at most max(1, |query| / 3) edits. Ties go to the longer
-// common prefix (people mistype the end of a word more than its start, so
-// "ip4" means ipv4 rather than i64), then to the first candidate.
-template <typename Range, typename NameOf>
-std::optional<size_t> Closest(std::string_view query, const Range& candidates,
-                              NameOf name_of) {
-  if (query.empty()) return std::nullopt;
-  const size_t limit = std::max<size_t>(1, query.size() / 3);
-  std::optional<size_t> best;
-  size_t best_distance = 0;
-  size_t best_prefix = 0;
-  size_t index = 0;
-  for (const auto& candidate : candidates) {
-    std::string_view name = name_of(candidate);
-    size_t distance = EditDistance(query, name);
-    size_t prefix = CommonPrefix(query, name);
-    bool better = !best || distance < best_distance ||
-                  (distance == best_distance && prefix > best_prefix);
-    if (distance <= limit && better) {
-      best = index;
-      best_distance = distance;
-      best_prefix = prefix;
-    }
-    ++index;
-  }
-  return best;
 }
 
 // "schema: column 3 'src_ip'" or, without a name, "schema: column 3".
@@ -297,10 +246,12 @@ Status ParseType(std::string_view text, size_t position, std::string_view name,
     if (lower == alias.alias) suggestion = alias.type;
   }
   if (suggestion.empty()) {
-    if (auto best = Closest(base, kAllTypes, ColumnTypeName)) {
-      suggestion = kAllTypes[*best] == ColumnType::kString
+    NearestName near(base);
+    for (ColumnType type : kAllTypes) near.Offer(ColumnTypeName(type));
+    if (near.found()) {
+      suggestion = kAllTypes[near.index()] == ColumnType::kString
                        ? "string(N)"
-                       : ColumnTypeName(kAllTypes[*best]);
+                       : ColumnTypeName(kAllTypes[near.index()]);
     }
   }
   if (!suggestion.empty()) {
@@ -450,10 +401,9 @@ const Column* Schema::Find(std::string_view name) const {
 }
 
 std::string Schema::Suggest(std::string_view name) const {
-  auto best = Closest(
-      name, columns_,
-      [](const Column& column) -> std::string_view { return column.name; });
-  return best ? columns_[*best].name : std::string();
+  NearestName near(name);
+  for (const Column& column : columns_) near.Offer(column.name);
+  return near.found() ? columns_[near.index()].name : std::string();
 }
 
 double ReadNumber(const Column& column, const uint8_t* record) {

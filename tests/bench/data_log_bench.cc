@@ -43,6 +43,9 @@
 #include "multilog/data_log.h"
 #include "multilog/packet_schema.h"
 #include "multilog/status.h"
+#include "tests/bench/bench_main.h"
+#include "tests/bench/bench_pool.h"
+#include "tests/support/ipv4_mapped.h"
 
 namespace loupe {
 namespace {
@@ -60,31 +63,11 @@ constexpr uint64_t kRecords100M = 100'000'000;
 // IPv6, TCP/UDP/ICMP at 85/13/2%, well-known server ports against
 // ephemeral client ports, frame sizes bimodal (ACKs and full MTU).
 std::vector<PacketRecord> MakePacketPool() {
-  std::mt19937_64 rng(20240601);
-  auto uniform = [&](uint64_t n) { return rng() % n; };
-  auto set_ipv4 = [](uint8_t* a, uint32_t ip) {
-    std::memset(a, 0, 16);
-    a[10] = a[11] = 0xff;
-    a[12] = static_cast<uint8_t>(ip >> 24);
-    a[13] = static_cast<uint8_t>(ip >> 16);
-    a[14] = static_cast<uint8_t>(ip >> 8);
-    a[15] = static_cast<uint8_t>(ip);
-  };
-  auto set_ipv6 = [&](uint8_t* a, uint64_t host) {
-    static constexpr uint8_t kPrefix[8] = {0x20, 0x01, 0x0d, 0xb8,
-                                           0x00, 0x2a, 0x00, 0x01};
-    std::memcpy(a, kPrefix, 8);
-    for (int i = 0; i < 8; ++i)
-      a[8 + i] = static_cast<uint8_t>(host >> (8 * i));
-  };
+  bench::PoolRng uniform;
+  const auto set_ipv4 = test_support::SetV4;
+  const auto set_ipv6 = bench::SetPoolIpv6;
   // Skewed: a few VMs carry most of the traffic.
-  auto vm = [&] {
-    const uint64_t r = uniform(1000);
-    const uint32_t host = r < 500   ? static_cast<uint32_t>(uniform(16))
-                          : r < 850 ? static_cast<uint32_t>(uniform(256))
-                                    : static_cast<uint32_t>(uniform(4096));
-    return (10u << 24) | (host + 2);
-  };
+  auto vm = [&] { return bench::SkewedVm(uniform); };
   static constexpr uint16_t kServerPorts[] = {443,  443,  443,  80,   53,  22,
                                               8080, 3306, 5432, 6379, 9092};
   std::vector<PacketRecord> pool(kPoolRecords);
@@ -373,11 +356,7 @@ void RegisterBenchmarks() {
 }  // namespace loupe
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  loupe::Pool();  // prepared before anything is timed
-  loupe::RegisterBenchmarks();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  // The pool is prepared before anything is timed.
+  return loupe::bench::BenchmarkMain(
+      argc, argv, [] { loupe::Pool(); }, loupe::RegisterBenchmarks);
 }

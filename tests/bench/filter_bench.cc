@@ -24,6 +24,8 @@
 #include "multilog/filter_program.h"
 #include "multilog/packet_schema.h"
 #include "multilog/status.h"
+#include "tests/bench/bench_pool.h"
+#include "tests/support/ipv4_mapped.h"
 
 namespace loupe {
 namespace {
@@ -31,31 +33,10 @@ namespace {
 constexpr size_t kPoolRecords = 4096;
 
 std::vector<PacketRecord> MakePacketPool() {
-  std::mt19937_64 rng(20240601);
-  auto uniform = [&](uint64_t n) { return rng() % n; };
-  auto set_ipv4 = [](uint8_t* a, uint32_t ip) {
-    std::memset(a, 0, 16);
-    a[10] = a[11] = 0xff;
-    a[12] = static_cast<uint8_t>(ip >> 24);
-    a[13] = static_cast<uint8_t>(ip >> 16);
-    a[14] = static_cast<uint8_t>(ip >> 8);
-    a[15] = static_cast<uint8_t>(ip);
-  };
-  auto set_ipv6 = [](uint8_t* a, uint64_t host) {
-    static constexpr uint8_t kPrefix[8] = {0x20, 0x01, 0x0d, 0xb8,
-                                           0x00, 0x2a, 0x00, 0x01};
-    std::memcpy(a, kPrefix, 8);
-    for (int i = 0; i < 8; ++i) {
-      a[8 + i] = static_cast<uint8_t>(host >> (8 * i));
-    }
-  };
-  auto vm = [&] {  // skewed: a few VMs carry most of the traffic
-    const uint64_t r = uniform(1000);
-    const uint32_t host = r < 500   ? static_cast<uint32_t>(uniform(16))
-                          : r < 850 ? static_cast<uint32_t>(uniform(256))
-                                    : static_cast<uint32_t>(uniform(4096));
-    return (10u << 24) | (host + 2);
-  };
+  bench::PoolRng uniform;
+  const auto set_ipv4 = test_support::SetV4;
+  const auto set_ipv6 = bench::SetPoolIpv6;
+  auto vm = [&] { return bench::SkewedVm(uniform); };
   static constexpr uint16_t kServerPorts[] = {443,  443,  443,  80,   53,  22,
                                               8080, 3306, 5432, 6379, 9092};
   std::vector<PacketRecord> pool(kPoolRecords);

@@ -37,6 +37,9 @@
 #include "multilog/index_log.h"
 #include "multilog/packet_schema.h"
 #include "multilog/status.h"
+#include "tests/bench/bench_main.h"
+#include "tests/bench/bench_pool.h"
+#include "tests/support/ipv4_mapped.h"
 
 namespace loupe {
 namespace {
@@ -48,21 +51,13 @@ constexpr uint64_t kInsertRecordsPerThread = 10'000'000;
 constexpr uint64_t kLookupIndexRecords = 10'000'000;
 constexpr uint64_t kTargetMatches = 10'000;
 
-void SetIpv4(uint8_t* a, uint32_t ip) {
-  std::memset(a, 0, 16);
-  a[10] = a[11] = 0xff;
-  a[12] = static_cast<uint8_t>(ip >> 24);
-  a[13] = static_cast<uint8_t>(ip >> 16);
-  a[14] = static_cast<uint8_t>(ip >> 8);
-  a[15] = static_cast<uint8_t>(ip);
-}
+using test_support::SetV4;
 
 // The addresses of data_log_bench's pool: a few thousand VMs in 10.0.0.0/16
 // (skewed: a few carry most of the traffic) talking to each other and to
 // 203.0.113.0/26, and 10% IPv6 from 4096 hosts in 2001:db8:2a:1::/64.
 std::vector<PacketRecord> MakePacketPool() {
-  std::mt19937_64 rng(20240601);
-  auto uniform = [&](uint64_t n) { return rng() % n; };
+  bench::PoolRng uniform;
   auto set_ipv6 = [](uint8_t* a, uint64_t host) {
     static constexpr uint8_t kPrefix[8] = {0x20, 0x01, 0x0d, 0xb8,
                                            0x00, 0x2a, 0x00, 0x01};
@@ -71,13 +66,7 @@ std::vector<PacketRecord> MakePacketPool() {
       a[15 - i] = static_cast<uint8_t>(host >> (8 * i));
     }
   };
-  auto vm = [&] {
-    const uint64_t r = uniform(1000);
-    const uint32_t host = r < 500   ? static_cast<uint32_t>(uniform(16))
-                          : r < 850 ? static_cast<uint32_t>(uniform(256))
-                                    : static_cast<uint32_t>(uniform(4096));
-    return (10u << 24) | (host + 2);
-  };
+  auto vm = [&] { return bench::SkewedVm(uniform); };
   std::vector<PacketRecord> pool(kPoolRecords);
   uint64_t ts = 1'717'200'000'000'000'000ull;
   for (PacketRecord& p : pool) {
@@ -91,10 +80,10 @@ std::vector<PacketRecord> MakePacketPool() {
       p.flags = kPacketIpv6;
       p.proto = 6;
     } else {
-      SetIpv4(p.src_ip, vm());
-      SetIpv4(p.dst_ip, uniform(5) == 0 ? (203u << 24 | 113u) +
-                                              static_cast<uint32_t>(uniform(64))
-                                        : vm());
+      SetV4(p.src_ip, vm());
+      SetV4(p.dst_ip, uniform(5) == 0 ? (203u << 24 | 113u) +
+                                            static_cast<uint32_t>(uniform(64))
+                                      : vm());
       p.ether_type = 0x0800;
       p.flags = kPacketIpv4;
       p.proto = uniform(100) < 85 ? 6 : 17;
@@ -229,7 +218,7 @@ void BM_LookupEqual(benchmark::State& state) {
 void BM_LookupPrefix(benchmark::State& state) {
   const Built& b = BuiltIndex();
   uint8_t block[16];
-  SetIpv4(block, (10u << 24) | (1u << 8));
+  SetV4(block, (10u << 24) | (1u << 8));
   std::vector<uint64_t> offsets;
   for (auto _ : state) {
     offsets.clear();
@@ -287,11 +276,7 @@ void RegisterBenchmarks() {
 }  // namespace loupe
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  loupe::Pool();  // prepared before anything is timed
-  loupe::RegisterBenchmarks();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  // The pool is prepared before anything is timed.
+  return loupe::bench::BenchmarkMain(
+      argc, argv, [] { loupe::Pool(); }, loupe::RegisterBenchmarks);
 }

@@ -27,6 +27,7 @@
 #include "multilog/multilog.h"
 #include "multilog/packet_schema.h"
 #include "tests/bench/bench_program.h"
+#include "tests/support/ipv4_mapped.h"
 
 namespace loupe {
 namespace {
@@ -36,14 +37,7 @@ constexpr uint64_t kAppendRecords = 4u << 20;
 constexpr uint64_t kQueryRecords = 10'000'000;
 constexpr uint64_t kBaseNs = 1'700'000'000'000'000'000ull;
 
-void SetV4(uint8_t* ip, uint32_t v4) {
-  std::memset(ip, 0, 16);
-  ip[10] = ip[11] = 0xff;
-  ip[12] = static_cast<uint8_t>(v4 >> 24);
-  ip[13] = static_cast<uint8_t>(v4 >> 16);
-  ip[14] = static_cast<uint8_t>(v4 >> 8);
-  ip[15] = static_cast<uint8_t>(v4);
-}
+using test_support::SetV4;
 
 // `hosts` sources in 10.0.0.0/8; ports: a few services and a few hundred
 // ephemeral ones; 0.25% to port 5201 (the QueryFilter target).

@@ -34,6 +34,8 @@
 
 #include "dataplane/packet_parser.h"
 #include "multilog/packet_schema.h"
+#include "tests/bench/bench_main.h"
+#include "tests/support/frame_bytes.h"
 
 namespace loupe::dataplane {
 namespace {
@@ -43,23 +45,13 @@ constexpr size_t kSlotBytes = 256;
 constexpr size_t kBurst = 32;
 constexpr int64_t kBursts = 1'000'000;
 
-using Bytes = std::vector<uint8_t>;
+using test_support::Bytes;
 
 // ---- frames ----
 
-void Put16(Bytes& b, uint16_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 8));
-  b.push_back(static_cast<uint8_t>(v));
-}
-
-void Put32(Bytes& b, uint32_t v) {
-  Put16(b, static_cast<uint16_t>(v >> 16));
-  Put16(b, static_cast<uint16_t>(v));
-}
-
-void Append(Bytes& b, const Bytes& tail) {
-  b.insert(b.end(), tail.begin(), tail.end());
-}
+using test_support::Append;
+using test_support::Put16;
+using test_support::Put32;
 
 Bytes Ether(uint16_t type, const Bytes& payload, uint16_t vlan = 0) {
   Bytes b = {0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x52, 0x54, 0, 0xab, 0xcd, 0xef};
@@ -273,10 +265,6 @@ void RegisterBenchmarks() {
 }  // namespace loupe::dataplane
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  loupe::dataplane::RegisterBenchmarks();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return loupe::bench::BenchmarkMain(argc, argv, nullptr,
+                                     loupe::dataplane::RegisterBenchmarks);
 }

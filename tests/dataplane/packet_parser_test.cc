@@ -17,33 +17,18 @@
 #include <vector>
 
 #include "multilog/packet_schema.h"
+#include "tests/support/frame_bytes.h"
 
 namespace loupe::dataplane {
 namespace {
 
 // ---- frames, built by hand ----
 
-using Bytes = std::vector<uint8_t>;
-
-void Put16(Bytes& b, uint16_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 8));
-  b.push_back(static_cast<uint8_t>(v));
-}
-
-void Put32(Bytes& b, uint32_t v) {
-  Put16(b, static_cast<uint16_t>(v >> 16));
-  Put16(b, static_cast<uint16_t>(v));
-}
-
-void Append(Bytes& b, const Bytes& tail) {
-  b.insert(b.end(), tail.begin(), tail.end());
-}
-
-Bytes Cat(std::initializer_list<Bytes> parts) {
-  Bytes b;
-  for (const Bytes& part : parts) Append(b, part);
-  return b;
-}
+using test_support::Append;
+using test_support::Bytes;
+using test_support::Cat;
+using test_support::Put16;
+using test_support::Put32;
 
 struct Tag {
   uint16_t tpid;

@@ -22,6 +22,8 @@
 #include "multilog/packet_schema.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
+#include "tests/support/all_types_schema.h"
+#include "tests/support/reference_filter.h"
 
 namespace loupe {
 namespace {
@@ -36,30 +38,7 @@ void Require(bool condition, const char* what, std::string_view input) {
   std::abort();
 }
 
-const Schema& AllTypes() {
-  static const Schema* const schema = [] {
-    Result<Schema> result = Schema::Create({
-        {"b", ColumnType::kBool},
-        {"u8", ColumnType::kU8},
-        {"u16", ColumnType::kU16},
-        {"u32", ColumnType::kU32},
-        {"u64", ColumnType::kU64},
-        {"i8", ColumnType::kI8},
-        {"i16", ColumnType::kI16},
-        {"i32", ColumnType::kI32},
-        {"i64", ColumnType::kI64},
-        {"f32", ColumnType::kF32},
-        {"f64", ColumnType::kF64},
-        {"v4", ColumnType::kIpv4},
-        {"v6", ColumnType::kIpv6},
-        {"mac", ColumnType::kMac},
-        {"name", ColumnType::kString, 8},
-    });
-    if (!result.ok()) std::abort();
-    return new Schema(std::move(result).value());
-  }();
-  return *schema;
-}
+const Schema& AllTypes() { return test_support::AllTypesSchema(); }
 
 // Fixed records: zeros, ones, and a few with meaningful values.
 const std::vector<std::vector<uint8_t>>& Records(const Schema& schema) {
@@ -113,116 +92,7 @@ const std::vector<std::vector<uint8_t>>& Records(const Schema& schema) {
   return &schema == &PacketSchema() ? *packet : *typed;
 }
 
-// The obvious recursive evaluation of the tree, as the oracle.
-template <typename T>
-int Order(const uint8_t* a, const uint8_t* b, bool& unordered) {
-  T x;
-  T y;
-  std::memcpy(&x, a, sizeof(T));
-  std::memcpy(&y, b, sizeof(T));
-  if (x < y) return -1;
-  if (y < x) return 1;
-  unordered = !(x == y);  // NaN
-  return 0;
-}
-
-bool ReferenceCompare(const Column& c, const uint8_t* record,
-                      const uint8_t* value, CompareOp op) {
-  const uint8_t* field = record + c.offset;
-  bool unordered = false;
-  int order = 0;
-  switch (c.type) {
-    case ColumnType::kBool:
-    case ColumnType::kU8:
-      order = Order<uint8_t>(field, value, unordered);
-      break;
-    case ColumnType::kU16:
-      order = Order<uint16_t>(field, value, unordered);
-      break;
-    case ColumnType::kU32:
-      order = Order<uint32_t>(field, value, unordered);
-      break;
-    case ColumnType::kU64:
-      order = Order<uint64_t>(field, value, unordered);
-      break;
-    case ColumnType::kI8:
-      order = Order<int8_t>(field, value, unordered);
-      break;
-    case ColumnType::kI16:
-      order = Order<int16_t>(field, value, unordered);
-      break;
-    case ColumnType::kI32:
-      order = Order<int32_t>(field, value, unordered);
-      break;
-    case ColumnType::kI64:
-      order = Order<int64_t>(field, value, unordered);
-      break;
-    case ColumnType::kF32:
-      order = Order<float>(field, value, unordered);
-      break;
-    case ColumnType::kF64:
-      order = Order<double>(field, value, unordered);
-      break;
-    default:
-      order = std::memcmp(field, value, c.width);
-      break;
-  }
-  if (unordered) return op == CompareOp::kNe;
-  switch (op) {
-    case CompareOp::kEq:
-      return order == 0;
-    case CompareOp::kNe:
-      return order != 0;
-    case CompareOp::kLt:
-      return order < 0;
-    case CompareOp::kLe:
-      return order <= 0;
-    case CompareOp::kGt:
-      return order > 0;
-    case CompareOp::kGe:
-      return order >= 0;
-  }
-  return false;
-}
-
-bool Reference(const BoundFilter& filter, uint32_t id, const uint8_t* record) {
-  const FilterNode& node = filter.nodes[id];
-  switch (node.kind) {
-    case FilterNode::Kind::kAnd:
-      for (uint32_t child : node.children) {
-        if (!Reference(filter, child, record)) return false;
-      }
-      return true;
-    case FilterNode::Kind::kOr:
-      for (uint32_t child : node.children) {
-        if (Reference(filter, child, record)) return true;
-      }
-      return false;
-    case FilterNode::Kind::kNot:
-      return !Reference(filter, node.children[0], record);
-    case FilterNode::Kind::kCompare:
-      return ReferenceCompare(*node.column, record, node.value.data(), node.op);
-    case FilterNode::Kind::kInSet:
-      for (const auto& member : node.set) {
-        if (ReferenceCompare(*node.column, record, member.data(),
-                             CompareOp::kEq)) {
-          return true;
-        }
-      }
-      return false;
-    case FilterNode::Kind::kInPrefix: {
-      const uint8_t* field = record + node.column->offset;
-      for (uint32_t bit = 0; bit < node.prefix_bits; ++bit) {
-        const int shift = 7 - static_cast<int>(bit % 8);
-        if (((field[bit / 8] ^ node.value[bit / 8]) >> shift) & 1) return false;
-      }
-      return true;
-    }
-    case FilterNode::Kind::kTrue:
-      return true;
-  }
-  return false;
-}
+using test_support::Reference;
 
 void CheckTree(const BoundFilter& filter, std::string_view input) {
   Require(!filter.nodes.empty(), "a bound filter has a root", input);

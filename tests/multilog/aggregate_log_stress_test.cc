@@ -29,23 +29,14 @@
 #include "multilog/filter_log.h"
 #include "multilog/histogram.h"
 #include "multilog/tails.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define LOUPE_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LOUPE_UNDER_TSAN 1
-#endif
-#endif
+#include "tests/support/sanitizers.h"
+#include "tests/support/stress.h"
 
 namespace loupe {
 namespace {
 
-#ifdef LOUPE_UNDER_TSAN
-constexpr uint64_t kDefaultRecordsPerWriter = 600'000;
-#else
-constexpr uint64_t kDefaultRecordsPerWriter = 4'000'000;
-#endif
+constexpr uint64_t kDefaultRecordsPerWriter =
+    test_support::kUnderThreadSanitizer ? 600'000 : 4'000'000;
 constexpr uint32_t kWriters = 3;
 constexpr uint32_t kReaders = 2;
 constexpr uint64_t kRecord = 64;
@@ -56,11 +47,7 @@ constexpr uint64_t kJitterNs = 3'000;
 constexpr uint64_t kMaxBatch = 64;
 
 uint64_t RecordsPerWriter() {
-  if (const char* env = std::getenv("LOUPE_STRESS_RECORDS")) {
-    uint64_t n = std::strtoull(env, nullptr, 10);
-    if (n > 0) return n;
-  }
-  return kDefaultRecordsPerWriter;
+  return test_support::StressRecordsPerWriter(kDefaultRecordsPerWriter);
 }
 
 uint64_t Mix(uint64_t x) {

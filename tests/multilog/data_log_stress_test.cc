@@ -23,107 +23,31 @@
 #include "multilog/data_log.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define LOUPE_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LOUPE_UNDER_TSAN 1
-#endif
-#endif
+#include "tests/support/sanitizers.h"
+#include "tests/support/stress.h"
 
 namespace loupe {
 namespace {
 
-#ifdef LOUPE_UNDER_TSAN
-constexpr uint64_t kDefaultRecordsPerWriter = 300'000;
-#else
-constexpr uint64_t kDefaultRecordsPerWriter = 500'000;
-#endif
+using test_support::Intact;
+using test_support::Seal;
+using test_support::StressRecord;
+
+constexpr uint64_t kDefaultRecordsPerWriter =
+    test_support::kUnderThreadSanitizer ? 300'000 : 500'000;
 constexpr uint32_t kWriters = 3;
 constexpr uint32_t kReaders = 2;
 constexpr uint32_t kBlockRecords = 1024;
 constexpr uint32_t kMaxBatch = 64;
 
-// The layout of kSchemaText; `check` is FNV-1a over the bytes before it.
-struct StressRecord {
-  uint64_t timestamp;
-  uint64_t seq;
-  uint32_t writer;
-  char payload[36];
-  uint64_t check;
-};
-static_assert(sizeof(StressRecord) == 64);
-constexpr std::string_view kSchemaText =
-    "seq:u64, writer:u32, payload:string(36), check:u64";
-constexpr size_t kChecked = offsetof(StressRecord, check);
+constexpr std::string_view kSchemaText = test_support::kStressSchemaText;
 constexpr uint64_t kRecord = sizeof(StressRecord);
 
-uint64_t Fnv1a(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-void Seal(StressRecord* r) {
-  r->check = Fnv1a(reinterpret_cast<const uint8_t*>(r), kChecked);
-}
-
-bool Intact(const uint8_t* record) {
-  uint64_t check;
-  std::memcpy(&check, record + kChecked, sizeof(check));
-  return check == Fnv1a(record, kChecked);
-}
-
 uint64_t RecordsPerWriter() {
-  if (const char* env = std::getenv("LOUPE_STRESS_RECORDS")) {
-    uint64_t n = std::strtoull(env, nullptr, 10);
-    if (n > 0) return n;
-  }
-  return kDefaultRecordsPerWriter;
+  return test_support::StressRecordsPerWriter(kDefaultRecordsPerWriter);
 }
 
-// Checks one reader's view: each writer's records appear in offset order
-// with sequence numbers 0, 1, 2, ... and no record is torn.
-class SequenceChecker {
- public:
-  // Returns false (and describes the problem) on the first bad record.
-  bool Check(uint64_t offset, const uint8_t* record) {
-    if (!Intact(record)) {
-      error_ = "torn or missing record at offset " + std::to_string(offset);
-      return false;
-    }
-    StressRecord r;
-    std::memcpy(&r, record, sizeof(r));
-    if (r.writer >= kWriters) {
-      error_ = "record at offset " + std::to_string(offset) + " names writer " +
-               std::to_string(r.writer);
-      return false;
-    }
-    if (r.seq != next_[r.writer]) {
-      error_ = "writer " + std::to_string(r.writer) + ": expected seq " +
-               std::to_string(next_[r.writer]) + " at offset " +
-               std::to_string(offset) + ", found " + std::to_string(r.seq) +
-               (r.seq < next_[r.writer] ? " (duplicate or out of order)"
-                                        : " (hole)");
-      return false;
-    }
-    ++next_[r.writer];
-    ++records_;
-    return true;
-  }
-  uint64_t next(uint32_t writer) const { return next_[writer]; }
-  uint64_t records() const { return records_; }
-  const std::string& error() const { return error_; }
-
- private:
-  uint64_t next_[kWriters] = {};
-  uint64_t records_ = 0;
-  std::string error_;
-};
+using SequenceChecker = test_support::StressChecker;
 
 TEST(DataLogStressSchemaTest, SchemaMatchesStressRecord) {
   Result<Schema> schema = Schema::Parse(kSchemaText);
@@ -209,7 +133,7 @@ TEST_P(DataLogStressTest, WritersAndReadersAtOnce) {
     });
   }
 
-  std::vector<SequenceChecker> checkers(kReaders);
+  std::vector<SequenceChecker> checkers(kReaders, SequenceChecker(kWriters));
   std::vector<uint64_t> scans(kReaders, 0);
   for (uint32_t reader = 0; reader < kReaders; ++reader) {
     threads.emplace_back([&, reader] {
@@ -322,7 +246,7 @@ TEST_P(DataLogStressTest, WritersAndReadersAtOnce) {
     }
   }
   // A last full pass on this thread.
-  SequenceChecker final_pass;
+  SequenceChecker final_pass(kWriters);
   Status s = log.ForEach(
       0, log.read_tail(),
       [&](uint64_t off, const uint8_t* r) { return final_pass.Check(off, r); });

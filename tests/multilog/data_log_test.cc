@@ -18,30 +18,20 @@
 #include "multilog/packet_schema.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
+#include "tests/support/test_record.h"
 
 namespace loupe {
 namespace {
 
 using Code = Status::Code;
 
-// The layout of kSchemaText, timestamp first.
-struct TestRecord {
-  uint64_t timestamp;
-  uint64_t seq;
-  uint32_t value;
-  char name[12];
-};
-static_assert(sizeof(TestRecord) == 32);
-constexpr std::string_view kSchemaText = "seq:u64, value:u32, name:string(12)";
+using test_support::TestRecord;
+constexpr std::string_view kSchemaText = test_support::kTestSchemaText;
 constexpr uint32_t kBlockRecords = 1024;
 constexpr uint64_t kBlockBytes = kBlockRecords * sizeof(TestRecord);
 constexpr uint64_t kRecord = sizeof(TestRecord);
 
-Schema TestSchema() {
-  Result<Schema> schema = Schema::Parse(kSchemaText);
-  EXPECT_TRUE(schema.ok()) << schema.status().ToString();
-  return std::move(schema).value();
-}
+Schema TestSchema() { return test_support::TestRecordSchema(); }
 
 DataLogOptions SmallOptions() {
   DataLogOptions options;

@@ -33,6 +33,7 @@
 #include "multilog/schema.h"
 #include "multilog/status.h"
 #include "multilog/storage_format.h"
+#include "tests/support/temp_dir.h"
 
 namespace loupe {
 namespace {
@@ -77,24 +78,10 @@ TestRecord MakeRecord(uint64_t seq) {
   return {1'700'000'000'000'000'000ull + seq, seq, Mix(seq)};
 }
 
-// Deletes the directory tree when it goes out of scope.
-class TempDir {
+// Deleted with its tree when it goes out of scope.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    char name[] = "/tmp/loupe-durable-XXXXXX";
-    if (mkdtemp(name) != nullptr) path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("loupe-durable") {}
 };
 
 std::string Join(const std::string& dir, std::string_view name) {

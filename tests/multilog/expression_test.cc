@@ -12,6 +12,7 @@
 
 #include "multilog/packet_schema.h"
 #include "multilog/schema.h"
+#include "tests/support/all_types_schema.h"
 
 namespace loupe {
 namespace {
@@ -22,31 +23,7 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using Kind = FilterNode::Kind;
 
-// A schema with one column of every type.
-const Schema& AllTypes() {
-  static const Schema* const schema = [] {
-    Result<Schema> result = Schema::Create({
-        {"b", ColumnType::kBool},
-        {"u8", ColumnType::kU8},
-        {"u16", ColumnType::kU16},
-        {"u32", ColumnType::kU32},
-        {"u64", ColumnType::kU64},
-        {"i8", ColumnType::kI8},
-        {"i16", ColumnType::kI16},
-        {"i32", ColumnType::kI32},
-        {"i64", ColumnType::kI64},
-        {"f32", ColumnType::kF32},
-        {"f64", ColumnType::kF64},
-        {"v4", ColumnType::kIpv4},
-        {"v6", ColumnType::kIpv6},
-        {"mac", ColumnType::kMac},
-        {"name", ColumnType::kString, 8},
-    });
-    EXPECT_TRUE(result.ok()) << result.status().ToString();
-    return new Schema(std::move(result).value());
-  }();
-  return *schema;
-}
+const Schema& AllTypes() { return test_support::AllTypesSchema(); }
 
 template <typename T>
 std::string ErrorOf(const Result<T>& result) {

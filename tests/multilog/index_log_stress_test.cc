@@ -28,25 +28,15 @@
 #include "multilog/internal/rcu.h"
 #include "multilog/packet_schema.h"
 #include "multilog/status.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define LOUPE_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LOUPE_UNDER_TSAN 1
-#endif
-#endif
+#include "tests/support/sanitizers.h"
+#include "tests/support/stress.h"
 
 namespace loupe {
 namespace {
 
-#ifdef LOUPE_UNDER_TSAN
-constexpr uint64_t kDefaultRecordsPerWriter = 150'000;
-constexpr uint32_t kFullCheckEvery = 16;  // reader rounds
-#else
-constexpr uint64_t kDefaultRecordsPerWriter = 1'000'000;
-constexpr uint32_t kFullCheckEvery = 8;
-#endif
+constexpr bool kTsan = test_support::kUnderThreadSanitizer;
+constexpr uint64_t kDefaultRecordsPerWriter = kTsan ? 150'000 : 1'000'000;
+constexpr uint32_t kFullCheckEvery = kTsan ? 16 : 8;  // reader rounds
 constexpr uint32_t kWriters = 3;
 constexpr uint32_t kReaders = 2;
 constexpr uint32_t kMaxBatch = 32;
@@ -59,11 +49,7 @@ constexpr uint16_t kPorts[] = {22, 53, 80, 443, 8080, 9092};
 constexpr size_t kNumPorts = sizeof(kPorts) / sizeof(kPorts[0]);
 
 uint64_t RecordsPerWriter() {
-  if (const char* env = std::getenv("LOUPE_STRESS_RECORDS")) {
-    uint64_t n = std::strtoull(env, nullptr, 10);
-    if (n > 0) return n;
-  }
-  return kDefaultRecordsPerWriter;
+  return test_support::StressRecordsPerWriter(kDefaultRecordsPerWriter);
 }
 
 std::array<uint8_t, 16> HostIp(uint32_t host) {

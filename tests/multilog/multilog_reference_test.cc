@@ -18,15 +18,14 @@
 
 #include "multilog/multilog.h"
 #include "multilog/packet_schema.h"
+#include "tests/support/ipv4_mapped.h"
+#include "tests/support/sanitizers.h"
 
 namespace loupe {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-constexpr uint64_t kRecordsPerWriter = 60'000;
-#else
-constexpr uint64_t kRecordsPerWriter = 150'000;
-#endif
+constexpr uint64_t kRecordsPerWriter =
+    test_support::kUnderThreadSanitizer ? 60'000 : 150'000;
 constexpr int kWriters = 3;
 constexpr uint64_t kBucketNs = 1'000'000;   // 1 ms
 constexpr uint64_t kRecordSpacingNs = 200;  // data time per record
@@ -34,19 +33,8 @@ constexpr uint64_t kBaseNs = 1'700'000'000'000'000'000ull;
 
 using Predicate = std::function<bool(const PacketRecord&)>;
 
-void SetV4(uint8_t* ip, uint32_t v4) {
-  std::memset(ip, 0, 16);
-  ip[10] = ip[11] = 0xff;
-  ip[12] = static_cast<uint8_t>(v4 >> 24);
-  ip[13] = static_cast<uint8_t>(v4 >> 16);
-  ip[14] = static_cast<uint8_t>(v4 >> 8);
-  ip[15] = static_cast<uint8_t>(v4);
-}
-
-uint32_t V4(const uint8_t* ip) {
-  return uint32_t{ip[12]} << 24 | uint32_t{ip[13]} << 16 |
-         uint32_t{ip[14]} << 8 | ip[15];
-}
+using test_support::SetV4;
+using test_support::V4;
 
 bool IsV4(const uint8_t* ip) {
   static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

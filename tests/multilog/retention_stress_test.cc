@@ -26,6 +26,7 @@
 #include "multilog/data_log.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
+#include "tests/support/stress.h"
 
 namespace loupe {
 namespace {
@@ -37,91 +38,14 @@ constexpr uint32_t kMaxBatch = 64;
 constexpr uint64_t kWindowBlocks = 8;
 constexpr double kDefaultSeconds = 4.0;
 
-// The layout of kSchemaText; `check` is FNV-1a over the bytes before it.
-struct StressRecord {
-  uint64_t timestamp;
-  uint64_t seq;
-  uint32_t writer;
-  char payload[36];
-  uint64_t check;
-};
-static_assert(sizeof(StressRecord) == 64);
-constexpr std::string_view kSchemaText =
-    "seq:u64, writer:u32, payload:string(36), check:u64";
-constexpr size_t kChecked = offsetof(StressRecord, check);
+using test_support::Fnv1a;
+using test_support::StressRecord;
+constexpr std::string_view kSchemaText = test_support::kStressSchemaText;
+constexpr size_t kChecked = test_support::kStressChecked;
 constexpr uint64_t kRecord = sizeof(StressRecord);
 constexpr uint64_t kBlockBytes = kBlockRecords * kRecord;
 
-uint64_t Fnv1a(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-double RunSeconds() {
-  if (const char* env = std::getenv("LOUPE_STRESS_SECONDS")) {
-    double s = std::strtod(env, nullptr);
-    if (s > 0) return s;
-  }
-  return kDefaultSeconds;
-}
-
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
-// One reader's view of the records it was handed. Across a range it read
-// without interruption, each writer's sequence numbers go up by one; after
-// it skipped records (they expired first), only up.
-class WindowChecker {
- public:
-  bool Check(uint64_t offset, const uint8_t* record) {
-    uint64_t check;
-    std::memcpy(&check, record + kChecked, sizeof(check));
-    if (check != Fnv1a(record, kChecked)) {
-      error_ = "torn record at offset " + std::to_string(offset);
-      return false;
-    }
-    StressRecord r;
-    std::memcpy(&r, record, sizeof(r));
-    if (r.writer >= kWriters) {
-      error_ = "record at offset " + std::to_string(offset) + " names writer " +
-               std::to_string(r.writer);
-      return false;
-    }
-    const bool ok = contiguous_[r.writer] ? r.seq == next_[r.writer]
-                                          : r.seq >= next_[r.writer];
-    if (!ok) {
-      error_ = "writer " + std::to_string(r.writer) + ": seq " +
-               std::to_string(r.seq) + " at offset " + std::to_string(offset) +
-               ", expected " + (contiguous_[r.writer] ? "" : "at least ") +
-               std::to_string(next_[r.writer]);
-      return false;
-    }
-    contiguous_[r.writer] = true;
-    next_[r.writer] = r.seq + 1;
-    ++records_;
-    return true;
-  }
-  // Records were skipped: sequence numbers may jump.
-  void Skipped() {
-    for (bool& c : contiguous_) c = false;
-  }
-  uint64_t records() const { return records_; }
-  const std::string& error() const { return error_; }
-
- private:
-  uint64_t next_[kWriters] = {};
-  bool contiguous_[kWriters] = {true, true};
-  uint64_t records_ = 0;
-  std::string error_;
-};
+using WindowChecker = test_support::StressChecker;
 
 TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
   Result<Schema> schema = Schema::Parse(kSchemaText);
@@ -162,7 +86,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
       while (!stop.load(std::memory_order_relaxed) &&
              !failed.load(std::memory_order_relaxed)) {
         const uint64_t n = 1 + rng() % kMaxBatch;
-        const uint64_t now = NowNs();
+        const uint64_t now = test_support::WallClockNs();
         for (uint64_t i = 0; i < n; ++i) {
           StressRecord& r = batch[i];
           r.timestamp = now;
@@ -194,7 +118,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
     });
   }
 
-  std::vector<WindowChecker> checkers(kReaders);
+  std::vector<WindowChecker> checkers(kReaders, WindowChecker(kWriters));
   std::vector<uint64_t> scans(kReaders, 0);
   std::vector<uint64_t> expirations(kReaders, 0);
   for (uint32_t reader = 0; reader < kReaders; ++reader) {
@@ -327,7 +251,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
         continue;
       }
       ++chaser_scans;
-      WindowChecker checker;
+      WindowChecker checker(kWriters);
       checker.Skipped();
       bool changed = false;
       uint64_t bad_offset = 0;
@@ -365,7 +289,8 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
   uint64_t max_memory = 0;
   uint64_t max_live = 0;
   const auto start = std::chrono::steady_clock::now();
-  const auto run_for = std::chrono::duration<double>(RunSeconds());
+  const auto run_for = std::chrono::duration<double>(
+      test_support::StressSeconds(kDefaultSeconds));
   while (std::chrono::steady_clock::now() - start < run_for && !failed.load()) {
     DataLogStats stats = log.stats();
     max_memory = std::max(max_memory, stats.memory_bytes);
@@ -410,7 +335,7 @@ TEST(RetentionStressTest, ReadersScanWhileBlocksRetire) {
   EXPECT_LE(stats.memory_bytes, memory_bound);
 
   // A last pass over the window on this thread.
-  WindowChecker final_pass;
+  WindowChecker final_pass(kWriters);
   final_pass.Skipped();
   Status s = log.ForEach(log.head(), tail, [&](uint64_t off, const uint8_t* r) {
     return final_pass.Check(off, r);

@@ -17,6 +17,8 @@
 #include "multilog/data_log.h"
 #include "multilog/schema.h"
 #include "multilog/status.h"
+#include "tests/support/stress.h"
+#include "tests/support/test_record.h"
 
 namespace loupe {
 namespace {
@@ -24,26 +26,15 @@ namespace {
 using Code = Status::Code;
 using std::chrono::milliseconds;
 
-struct TestRecord {
-  uint64_t timestamp;
-  uint64_t seq;
-  uint32_t value;
-  char name[12];
-};
-static_assert(sizeof(TestRecord) == 32);
-constexpr std::string_view kSchemaText = "seq:u64, value:u32, name:string(12)";
+using test_support::TestRecord;
+constexpr std::string_view kSchemaText = test_support::kTestSchemaText;
 constexpr uint32_t kBlockRecords = 1024;
 constexpr uint64_t kRecord = sizeof(TestRecord);
 constexpr uint64_t kBlockBytes = kBlockRecords * kRecord;
 constexpr uint32_t kBatch = 256;
 constexpr auto kMaxWait = std::chrono::seconds(5);
 
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
+uint64_t NowNs() { return test_support::WallClockNs(); }
 
 DataLogOptions RetentionOptions() {
   DataLogOptions options;

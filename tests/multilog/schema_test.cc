@@ -532,6 +532,24 @@ TEST_F(SchemaLookupTest, SuggestNothingWhenFar) {
   EXPECT_EQ(schema_->Suggest("dst_portxx"), "dst_port");  // 2 edits, len 10
 }
 
+// The one did-you-mean rule (multilog/did_you_mean.h) counts a swap of two
+// neighbours as one edit: under plain Levenshtein these were two edits, past
+// the limit of one for a short name.
+TEST_F(SchemaLookupTest, ASwapIsOneEdit) {
+  EXPECT_EQ(schema_->Suggest("vin"), "vni");
+  EXPECT_EQ(schema_->Suggest("rpoto"), "proto");
+  EXPECT_THAT(InvalidArgument(Schema::Parse("n:mca")),
+              HasSubstr("did you mean 'mac'?"));
+}
+
+TEST_F(SchemaLookupTest, LongQueriesGetNoSuggestion) {
+  const std::string name(65, 'x');
+  Result<Schema> schema = Schema::Parse(std::string(64, 'x') + ":u8");
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  EXPECT_EQ(schema->Suggest(std::string(63, 'x')), std::string(64, 'x'));
+  EXPECT_EQ(schema->Suggest(name), "");  // longer than any column name
+}
+
 TEST(SchemaSuggestTest, TiesGoToLongerCommonPrefixThenFirst) {
   Result<Schema> schema = Schema::Parse("ab:u8, ba:u8, ax:u8");
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
