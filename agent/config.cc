@@ -1,6 +1,5 @@
 #include "agent/config.h"
 
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "agent/host_port.h"
 #include "agent/toml_reader.h"
 #include "multilog/did_you_mean.h"
 #include "multilog/packet_schema.h"
@@ -37,11 +37,6 @@ constexpr uint32_t kMaxAlertQueue = 1u << 20;
 // DataLog's block_records range (data_log.cc).
 constexpr uint32_t kMinBlockRecords = 1024;
 constexpr uint32_t kMaxBlockRecords = 1u << 24;
-
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // --- Decoding: TOML to AgentConfig ------------------------------------------
 
@@ -233,60 +228,6 @@ void Decode(ValueReader& reader, const toml::table& root, AgentConfig* c) {
 // --- Validation: checks on the decoded values -------------------------------
 
 bool IsPowerOfTwo(uint64_t v) { return std::has_single_bit(v); }
-
-// HOST:PORT with the host as in CheckListenAddress. `example` is shown in
-// messages.
-Status CheckHostPort(std::string_view text, bool port_zero_ok,
-                     std::string_view example) {
-  const std::string expected = "expected HOST:PORT such as " + Quoted(example) +
-                               " or \"[::1]:7070\", got " + Quoted(text);
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text[0] == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() ||
-        text[close + 1] != ':') {
-      return Status::InvalidArgument(expected);
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-    in6_addr address;
-    if (inet_pton(AF_INET6, std::string(host).c_str(), &address) != 1) {
-      return Status::InvalidArgument(Quoted(host) +
-                                     " is not an IPv6 address; " + expected);
-    }
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return Status::InvalidArgument(expected);
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      return Status::InvalidArgument(
-          "an IPv6 address needs brackets, as in \"[::1]:7070\"; got " +
-          Quoted(text));
-    }
-    bool valid = !host.empty() && host.size() <= 253;
-    for (char c : host) {
-      valid = valid && (IsIdentStart(c) || IsDigit(c) || c == '.' || c == '-');
-    }
-    if (!valid) {
-      return Status::InvalidArgument(
-          Quoted(host) + " is not a host name or address; " + expected);
-    }
-  }
-  bool digits = !port.empty() && port.size() <= 5;
-  for (char c : port) digits = digits && IsDigit(c);
-  const long value =
-      digits ? std::strtol(std::string(port).c_str(), nullptr, 10) : -1;
-  if (!digits || value > 65535 || (value == 0 && !port_zero_ok)) {
-    return Status::InvalidArgument(
-        "port " + Quoted(port) + " is not a port number (" +
-        (port_zero_ok ? "0" : "1") + " to 65535); " + expected);
-  }
-  return Status::Ok();
-}
 
 void ValidateAgent(const AgentConfig& c, ErrorReport& r) {
   bool host_ok = !c.host.empty() && c.host.size() <= 255;
