@@ -1,7 +1,5 @@
 #include "coordinator/loupectl/record_text.h"
 
-#include <arpa/inet.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -14,7 +12,7 @@
 #include "multilog/did_you_mean.h"
 #include "multilog/expression.h"
 #include "multilog/packet_schema.h"
-#include "multilog/protocol_names.h"
+#include "multilog/value_text.h"
 
 namespace loupe::ctl {
 namespace {
@@ -83,45 +81,6 @@ bool IsSigned(ColumnType type) {
          type == ColumnType::kI32 || type == ColumnType::kI64;
 }
 
-// A string column's bytes without the zero padding.
-std::string_view StringBytes(const Column& column, const uint8_t* record) {
-  std::string_view s(reinterpret_cast<const char*>(record + column.offset),
-                     column.width);
-  while (!s.empty() && s.back() == '\0') s.remove_suffix(1);
-  return s;
-}
-
-std::string Printable(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      if (c == '\\') {
-        out += "\\\\";
-        continue;
-      }
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += ch;  // UTF-8 passes through
-    }
-  }
-  return out;
-}
-
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
-
-bool IsPacketColumn(const Column& column, std::string_view name,
-                    ColumnType type) {
-  return column.name == name && column.type == type;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' ||
                         s.front() == '\r' || s.front() == '\n')) {
@@ -132,27 +91,6 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-// 'text' with the expression language's escapes.
-std::string QuoteLiteral(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\\' || c == '\'') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += ch;
-    }
-  }
-  out += '\'';
-  return out;
 }
 
 // The message of an expression error without its "filter 1:12: " position,
@@ -168,105 +106,11 @@ std::string WithoutPosition(const std::string& message) {
 
 // --- Showing -----------------------------------------------------------------
 
-std::string ProtocolName(uint8_t protocol) {
-  const std::string_view name = ProtocolNameOf(protocol);
-  return name.empty() ? std::to_string(protocol) : std::string(name);
-}
-
-std::string TcpFlagsText(uint8_t flags) {
-  struct Flag {
-    uint8_t bit;
-    char letter;
-  };
-  // tcpdump's order.
-  static constexpr Flag kFlags[] = {
-      {0x01, 'F'}, {0x02, 'S'}, {0x04, 'R'}, {0x08, 'P'},
-      {0x10, '.'}, {0x20, 'U'}, {0x40, 'E'}, {0x80, 'W'},
-  };
-  if (flags == 0) return "-";
-  std::string out;
-  for (const Flag& f : kFlags) {
-    if (flags & f.bit) out += f.letter;
-  }
-  return out;
-}
-
-std::string EtherTypeName(uint16_t ether_type) {
-  switch (ether_type) {
-    case 0x0800:
-      return "ipv4";
-    case 0x86DD:
-      return "ipv6";
-    case 0x0806:
-      return "arp";
-    case 0x8100:
-      return "vlan";
-    case 0x88A8:
-      return "qinq";
-    case 0x88CC:
-      return "lldp";
-    default: {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "0x%04x", ether_type);
-      return buf;
-    }
-  }
-}
-
-std::string AddressText(const uint8_t* bytes, size_t width) {
-  char buf[INET6_ADDRSTRLEN];
-  if (width == 4) {
-    return inet_ntop(AF_INET, bytes, buf, sizeof(buf)) ? buf : "?";
-  }
-  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0,    0,
-                                                0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(bytes, kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
-    return inet_ntop(AF_INET, bytes + 12, buf, sizeof(buf)) ? buf : "?";
-  }
-  return inet_ntop(AF_INET6, bytes, buf, sizeof(buf)) ? buf : "?";
-}
-
-std::string MacText(const uint8_t bytes[6]) {
-  char buf[18];
-  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0],
-                bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]);
-  return buf;
-}
-
 std::string CellText(const Column& column, const uint8_t* record) {
-  const uint8_t* p = record + column.offset;
   if (column.offset == 0 && column.name == Schema::kTimestampColumn) {
-    return FormatLocalTime(Load<uint64_t>(p));
+    return FormatLocalTime(Load<uint64_t>(record));
   }
-  if (IsPacketColumn(column, "proto", ColumnType::kU8)) {
-    return ProtocolName(*p);
-  }
-  if (IsPacketColumn(column, "tcp_flags", ColumnType::kU8)) {
-    return TcpFlagsText(*p);
-  }
-  if (IsPacketColumn(column, "ether_type", ColumnType::kU16)) {
-    return EtherTypeName(Load<uint16_t>(p));
-  }
-  switch (column.type) {
-    case ColumnType::kBool:
-      return *p ? "true" : "false";
-    case ColumnType::kF32:
-      return Number(Load<float>(p));
-    case ColumnType::kF64:
-      return Number(Load<double>(p));
-    case ColumnType::kIpv4:
-      return AddressText(p, 4);
-    case ColumnType::kIpv6:
-      return AddressText(p, 16);
-    case ColumnType::kMac:
-      return MacText(p);
-    case ColumnType::kString:
-      return Printable(StringBytes(column, record));
-    default:
-      break;
-  }
-  if (IsSigned(column.type)) return std::to_string(LoadSigned(column, record));
-  return std::to_string(LoadUnsigned(column, record));
+  return ValueText(column, record, ValueStyle::kHuman);
 }
 
 void WriteJsonCell(JsonWriter& json, const Column& column,
@@ -367,7 +211,7 @@ Status RecordEncoder::EncodeValue(const Column& column, std::string_view text,
   std::string literal(text);
   if (column.type == ColumnType::kString &&
       (text.empty() || (text.front() != '\'' && text.front() != '"'))) {
-    literal = QuoteLiteral(text);
+    literal = StringLiteral(text);
   }
   if (literal.empty()) {
     return Status::InvalidArgument("column '" + column.name + "': empty value");
@@ -476,7 +320,7 @@ Status RecordEncoder::EncodeCsvRow(std::string_view line, uint64_t now_ns,
     std::string quoted;
     if (column.type == ColumnType::kString) {
       // CSV already unquoted it: the field is the text itself.
-      quoted = QuoteLiteral(value);
+      quoted = StringLiteral(value);
       value = quoted;
     }
     LOUPE_RETURN_IF_ERROR(EncodeValue(column, value, record.data(), now_ns));

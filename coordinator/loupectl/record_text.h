@@ -39,18 +39,9 @@ namespace loupe::ctl {
 
 // --- Showing -----------------------------------------------------------------
 
-// "tcp", "udp", ... or the number.
-std::string ProtocolName(uint8_t protocol);
-// tcpdump's notation: F S R P U E W for FIN SYN RST PSH URG ECE CWR, '.' for
-// ACK; "-" for none. SYN+ACK is "S.".
-std::string TcpFlagsText(uint8_t flags);
-// "ipv4", "ipv6", "arp", "vlan", "qinq", "lldp" or "0x88cc".
-std::string EtherTypeName(uint16_t ether_type);
-// 4 bytes: a.b.c.d; 16 bytes: RFC 5952 text, IPv4-mapped ones as a.b.c.d.
-std::string AddressText(const uint8_t* bytes, size_t width);
-std::string MacText(const uint8_t bytes[6]);
-
-// The value of `column` in `record` for a human table.
+// The value of `column` in `record` for a human table: the timestamp as
+// local time (FormatLocalTime), everything else as multilog/value_text.h's
+// ValueStyle::kHuman.
 std::string CellText(const Column& column, const uint8_t* record);
 // Writes the value of `column` in `record` as one JSON value.
 void WriteJsonCell(JsonWriter& json, const Column& column,

@@ -25,36 +25,6 @@ constexpr uint64_t kSecond = 1'000'000'000;
 // 2026-11-22T04:56:35Z
 constexpr uint64_t kNow = 1'795'323'395 * kSecond;
 
-TEST(RecordTextTest, ProtocolsFlagsAndEtherTypes) {
-  EXPECT_EQ(ProtocolName(6), "tcp");
-  EXPECT_EQ(ProtocolName(17), "udp");
-  EXPECT_EQ(ProtocolName(58), "icmpv6");
-  EXPECT_EQ(ProtocolName(253), "253");
-  EXPECT_EQ(TcpFlagsText(0x02), "S");
-  EXPECT_EQ(TcpFlagsText(0x12), "S.");
-  EXPECT_EQ(TcpFlagsText(0x18), "P.");
-  EXPECT_EQ(TcpFlagsText(0x11), "F.");
-  EXPECT_EQ(TcpFlagsText(0), "-");
-  EXPECT_EQ(TcpFlagsText(0xff), "FSRP.UEW");
-  EXPECT_EQ(EtherTypeName(0x0800), "ipv4");
-  EXPECT_EQ(EtherTypeName(0x86dd), "ipv6");
-  EXPECT_EQ(EtherTypeName(0x88b5), "0x88b5");
-}
-
-TEST(RecordTextTest, Addresses) {
-  const uint8_t v4[4] = {10, 1, 2, 3};
-  EXPECT_EQ(AddressText(v4, 4), "10.1.2.3");
-  uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
-  EXPECT_EQ(AddressText(mapped, 16), "192.0.2.1");
-  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-                          0,    0,    0,    0,    0, 0, 0, 1};
-  EXPECT_EQ(AddressText(v6, 16), "2001:db8::1");
-  const uint8_t zero[16] = {};
-  EXPECT_EQ(AddressText(zero, 16), "::");
-  const uint8_t mac[6] = {0xaa, 0xbb, 0xcc, 0x00, 0x01, 0xff};
-  EXPECT_EQ(MacText(mac), "aa:bb:cc:00:01:ff");
-}
-
 TEST(RecordTextTest, PacketRecordCells) {
   ScopedTimeZone tz("UTC0");
   const Schema& schema = PacketSchema();
