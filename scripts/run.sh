@@ -24,7 +24,7 @@ if [[ ! -f build/build.ninja ]]; then
   meson setup build --buildtype=release >/dev/null
 fi
 echo "run: building loupe-agent, loupectl and loupe-gen ..." >&2
-ninja -C build agent/loupe-agent coordinator/loupectl dataplane/loupe-gen \
+ninja -C build agent/loupe-agent coordinator/loupectl/loupectl dataplane/loupe-gen \
   >/dev/null
 
 capture=build/sample.pcap
@@ -79,10 +79,10 @@ for _ in $(seq 1 300); do
     agent_pid=
     exit 1
   fi
-  build/coordinator/loupectl --timeout 1s health >/dev/null 2>&1 && break
+  build/coordinator/loupectl/loupectl --timeout 1s health >/dev/null 2>&1 && break
   sleep 0.2
 done
 echo "run: loupe-agent is up (gRPC 127.0.0.1:7070, metrics" \
   "http://127.0.0.1:9470/metrics); the flash_crowd alert fires within" \
   "about 10 s, every 10 s. Ctrl-C stops." >&2
-build/coordinator/loupectl top "$@"
+build/coordinator/loupectl/loupectl top "$@"

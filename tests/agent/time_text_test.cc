@@ -10,6 +10,8 @@
 #include <ctime>
 #include <string>
 
+#include "tests/support/scoped_time_zone.h"
+
 namespace loupe {
 namespace {
 
@@ -19,28 +21,7 @@ constexpr uint64_t kSecond = 1'000'000'000;
 // 2026-11-22T04:56:35Z
 constexpr uint64_t kNow = 1'795'323'395 * kSecond;
 
-// Sets TZ for the scope of the object, then restores it.
-class ScopedTimeZone {
- public:
-  explicit ScopedTimeZone(const char* tz) {
-    const char* old = std::getenv("TZ");
-    if (old != nullptr) old_ = old, had_ = true;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTimeZone() {
-    if (had_) {
-      setenv("TZ", old_.c_str(), 1);
-    } else {
-      unsetenv("TZ");
-    }
-    tzset();
-  }
-
- private:
-  std::string old_;
-  bool had_ = false;
-};
+using test_support::ScopedTimeZone;
 
 TEST(ParseTimeTest, RelativeForms) {
   EXPECT_EQ(*ParseTime("now", kNow), kNow);

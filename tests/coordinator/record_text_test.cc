@@ -13,11 +13,12 @@
 
 #include "multilog/packet_schema.h"
 #include "multilog/schema.h"
-#include "tests/coordinator/scoped_time_zone.h"
+#include "tests/support/scoped_time_zone.h"
 
 namespace loupe::ctl {
 namespace {
 
+using test_support::ScopedTimeZone;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -10,11 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "tests/coordinator/scoped_time_zone.h"
+#include "tests/support/scoped_time_zone.h"
 
 namespace loupe::ctl {
 namespace {
 
+using test_support::ScopedTimeZone;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kSecond = 1'000'000'000;

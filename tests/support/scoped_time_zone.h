@@ -1,13 +1,13 @@
 // ScopedTimeZone: sets TZ for the scope of the object, then restores it,
 // for tests of local-time output. Not thread-safe (TZ is process-wide).
-#ifndef LOUPE_TESTS_COORDINATOR_SCOPED_TIME_ZONE_H_
-#define LOUPE_TESTS_COORDINATOR_SCOPED_TIME_ZONE_H_
+#ifndef LOUPE_TESTS_SUPPORT_SCOPED_TIME_ZONE_H_
+#define LOUPE_TESTS_SUPPORT_SCOPED_TIME_ZONE_H_
 
 #include <cstdlib>
 #include <ctime>
 #include <string>
 
-namespace loupe::ctl {
+namespace loupe::test_support {
 
 class ScopedTimeZone {
  public:
@@ -31,6 +31,6 @@ class ScopedTimeZone {
   bool had_ = false;
 };
 
-}  // namespace loupe::ctl
+}  // namespace loupe::test_support
 
-#endif  // LOUPE_TESTS_COORDINATOR_SCOPED_TIME_ZONE_H_
+#endif  // LOUPE_TESTS_SUPPORT_SCOPED_TIME_ZONE_H_
