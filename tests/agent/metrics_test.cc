@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/metrics_server.h"
 #include "agent/prometheus_text.h"
 
 namespace loupe::agent {
