@@ -59,8 +59,9 @@ inline constexpr uint32_t kMaxQueryLimit = 1'000'000;
 inline constexpr uint64_t kMaxPagedRecords = 8'000'000;
 inline constexpr uint32_t kDefaultAlertLimit = 1'000;
 inline constexpr uint32_t kMaxAlertLimit = 100'000;
-// A subscriber that reads too slowly loses the alerts its queue (the
-// dispatcher's queue_capacity) cannot hold, counted in AlertEvent.lost.
+// SubscribeAlerts: a subscriber that reads too slowly loses the alerts its
+// queue (the dispatcher's queue_capacity, as for the sinks) cannot hold,
+// counted in AlertEvent.lost.
 
 struct RpcMethodStats {
   std::string method;  // "CreateMultilog", ...
