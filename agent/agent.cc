@@ -4,11 +4,14 @@
 
 #include <cstdio>
 
+#include "agent/alert_dispatcher.h"
 #include "agent/alert_sinks.h"
 #include "agent/log.h"
 #include "agent/metrics.h"
+#include "agent/metrics_server.h"
 #include "agent/multilog_registry.h"
 #include "agent/program_file.h"
+#include "agent/rpc_server.h"
 #include "agent/service.h"
 #include "dataplane/eal.h"
 #include "dataplane/pipeline.h"
@@ -51,8 +54,40 @@ Agent::Agent(const AgentConfig& config)
 Agent::~Agent() { Stop(); }
 
 Status Agent::StartParts() {
-  // 1. Multilogs and their startup programs.
-  registry_ = std::make_unique<MultilogRegistry>();
+  // 1. Alert sinks and the one dispatcher every multilog's alerts feed
+  // (the registry subscribes each multilog it opens: configured, created
+  // over RPC, re-created) and the gRPC subscribers consume.
+  std::vector<std::unique_ptr<AlertSink>> sinks;
+  for (const AlertSinkConfig& c : config_.alerts.sinks) {
+    SinkConfig sc;
+    sc.type = std::string(SinkTypeName(c.type));
+    sc.path = c.path;
+    sc.address = c.address;
+    sc.facility = c.facility;
+    sc.url = c.url;
+    sc.resolve_after = c.resolve_after;
+    sc.name = c.name;
+    Result<std::unique_ptr<AlertSink>> sink = MakeSink(sc, config_.host);
+    if (!sink.ok()) {
+      return sink.status().Annotate(config_.source + ":" +
+                                    std::to_string(c.line));
+    }
+    sinks.push_back(std::move(*sink));
+  }
+  DispatcherOptions dopt;
+  dopt.queue_capacity = config_.alerts.queue;
+  dopt.observer = [](const AlertEvent& e) {
+    const Alert& a = e.alert;
+    Log(LogLevel::kInfo, "alert: " + e.multilog + "/" + a.trigger + ": " +
+                             a.aggregate + " = " + Fixed(a.value, 2) +
+                             ", threshold " + Fixed(a.threshold, 2));
+  };
+  dispatcher_ = std::make_unique<AlertDispatcher>(std::move(sinks), dopt);
+
+  // 2. Multilogs and their startup programs.
+  RegistryOptions ropt;
+  ropt.host = config_.host;
+  registry_ = std::make_unique<MultilogRegistry>(ropt, dispatcher_.get());
   for (const MultilogConfig& m : config_.multilogs) {
     const std::string where =
         config_.source + ":" + std::to_string(m.line) + ": multilog " + m.name;
@@ -86,48 +121,6 @@ Status Agent::StartParts() {
                              std::to_string(n.filters) + " filters, " +
                              std::to_string(n.aggregates) + " aggregates, " +
                              std::to_string(n.triggers) + " triggers");
-  }
-
-  // 2. Alert sinks, fed by every configured multilog's alert log. (The
-  // gRPC stream is served by the service itself.)
-  std::vector<std::unique_ptr<AlertSink>> sinks;
-  for (const AlertSinkConfig& c : config_.alerts.sinks) {
-    SinkConfig sc;
-    sc.type = std::string(SinkTypeName(c.type));
-    sc.path = c.path;
-    sc.address = c.address;
-    sc.facility = c.facility;
-    sc.url = c.url;
-    sc.resolve_after = c.resolve_after;
-    sc.name = c.name;
-    Result<std::unique_ptr<AlertSink>> sink = MakeSink(sc, config_.host);
-    if (!sink.ok()) {
-      return sink.status().Annotate(config_.source + ":" +
-                                    std::to_string(c.line));
-    }
-    sinks.push_back(std::move(*sink));
-  }
-  DispatcherOptions dopt;
-  dopt.queue_capacity = config_.alerts.queue;
-  dispatcher_ = std::make_unique<AlertDispatcher>(std::move(sinks), dopt);
-  for (const HostedMultilog& h : registry_->List()) {
-    AlertDispatcher* d = dispatcher_.get();
-    const std::string host = config_.host;
-    const std::string name = h.name;
-    const uint64_t id =
-        h.multilog->alerts().Subscribe([d, host, name](const Alert& a) {
-          AlertEvent e;
-          e.host = host;
-          e.multilog = name;
-          e.alert = a;
-          e.period =
-              std::chrono::nanoseconds(a.window_end_ns - a.window_start_ns);
-          d->Submit(e);
-          Log(LogLevel::kInfo, "alert: " + name + "/" + a.trigger + ": " +
-                                   a.aggregate + " = " + Fixed(a.value, 2) +
-                                   ", threshold " + Fixed(a.threshold, 2));
-        });
-    subscriptions_.emplace_back(h.name, id);
   }
 
   // 3. The gRPC service: a port already taken fails here, before DPDK.
@@ -229,12 +222,7 @@ void Agent::Stop() {
             "multilog " + h.name + ": flush failed: " + s.ToString());
       }
     }
-    for (const auto& [name, id] : subscriptions_) {
-      Result<std::shared_ptr<Multilog>> log = registry_->Find(name);
-      if (log.ok()) (*log)->alerts().Unsubscribe(id);
-    }
   }
-  subscriptions_.clear();
   if (dispatcher_ != nullptr) dispatcher_->Stop();
   metrics_.reset();
   service_.reset();
@@ -261,7 +249,10 @@ std::string Agent::RenderMetricsText() const {
     m.triggers = h.multilog->ListTriggers().size();
     in.multilogs.push_back(std::move(m));
   }
-  if (dispatcher_ != nullptr) in.sinks = dispatcher_->stats();
+  if (dispatcher_ != nullptr) {
+    in.sinks = dispatcher_->stats();
+    in.sinks.push_back(dispatcher_->subscriber_stats());
+  }
   if (service_ != nullptr) {
     for (const RpcMethodStats& r : service_->rpc_stats()) {
       in.rpc.push_back({r.method, r.calls, r.errors});

@@ -4,7 +4,9 @@
 // stopped as a whole.
 //
 // Start brings the parts up in an order that fails early and cleanly:
-// multilogs and their programs, alert sinks, the gRPC listener (a port
+// alert sinks and their dispatcher, multilogs and their programs (each
+// multilog's alerts feed the dispatcher, as do those of multilogs created
+// later over RPC), the gRPC listener (a port
 // already taken stops here, before DPDK is touched), /metrics, and last
 // the EAL, ports and lcores. On any error everything started is stopped
 // again and the error names what failed, for one line on stderr.
@@ -63,9 +65,9 @@ class Agent {
 
   const AgentConfig config_;
   const std::chrono::steady_clock::time_point started_;
-  std::unique_ptr<MultilogRegistry> registry_;
+  // The dispatcher outlives the registry, whose multilogs feed it.
   std::unique_ptr<AlertDispatcher> dispatcher_;
-  std::vector<std::pair<std::string, uint64_t>> subscriptions_;
+  std::unique_ptr<MultilogRegistry> registry_;
   std::unique_ptr<AgentService> service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;

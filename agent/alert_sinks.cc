@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,10 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <condition_variable>
 #include <ctime>
-#include <deque>
-#include <thread>
 
 #include "agent/internal/host_port.h"
 #include "agent/internal/utf8.h"
@@ -146,12 +142,6 @@ std::string ErrnoText(int err) {
   if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z')
     s[0] = static_cast<char>(s[0] - 'A' + 'a');
   return s;
-}
-
-void SetThreadName(std::thread& t, std::string_view type) {
-  std::string name = "alert-" + std::string(type);
-  name.resize(std::min<size_t>(name.size(), 15));  // the kernel's limit
-  pthread_setname_np(t.native_handle(), name.c_str());
 }
 
 }  // namespace
@@ -694,164 +684,6 @@ Result<std::unique_ptr<AlertSink>> MakeSink(const SinkConfig& config,
   }
   if (!config.name.empty()) (*sink)->set_name(config.name);
   return sink;
-}
-
-// ---------------------------------------------------------------- dispatcher
-
-struct AlertDispatcher::Lane {
-  std::unique_ptr<AlertSink> sink;
-  std::mutex mu;
-  std::condition_variable cv;
-  // Guarded by mu.
-  std::deque<std::shared_ptr<const AlertEvent>> queue;
-  SinkStats stats;
-  bool stopping = false;
-  Clock::time_point drain_deadline;
-
-  std::thread worker;
-};
-
-AlertDispatcher::AlertDispatcher(std::vector<std::unique_ptr<AlertSink>> sinks,
-                                 DispatcherOptions options)
-    : options_(options) {
-  if (options_.queue_capacity == 0) options_.queue_capacity = 1;
-  if (options_.max_attempts < 1) options_.max_attempts = 1;
-  for (auto& sink : sinks) {
-    auto lane = std::make_unique<Lane>();
-    lane->stats.name = sink->name();
-    lane->stats.type = std::string(sink->type());
-    lane->sink = std::move(sink);
-    lanes_.push_back(std::move(lane));
-  }
-  for (auto& lane : lanes_) {
-    Lane* l = lane.get();
-    l->worker = std::thread([this, l] { Run(*l); });
-    SetThreadName(l->worker, l->sink->type());
-  }
-}
-
-AlertDispatcher::~AlertDispatcher() { Stop(); }
-
-void AlertDispatcher::Submit(const AlertEvent& event) {
-  if (lanes_.empty()) return;
-  auto shared = std::make_shared<const AlertEvent>(event);
-  for (auto& lane : lanes_) {
-    bool queued = false;
-    {
-      std::lock_guard<std::mutex> lock(lane->mu);
-      ++lane->stats.submitted;
-      if (lane->stopping || lane->queue.size() >= options_.queue_capacity) {
-        ++lane->stats.dropped;
-      } else {
-        lane->queue.push_back(shared);
-        queued = true;
-      }
-    }
-    if (queued) lane->cv.notify_one();
-  }
-}
-
-AlertLog::Subscriber AlertDispatcher::SubscriberFor(
-    std::string host, std::string multilog, std::chrono::nanoseconds period) {
-  return [this, host = std::move(host), multilog = std::move(multilog),
-          period](const Alert& alert) {
-    Submit(AlertEvent{host, multilog, alert, period});
-  };
-}
-
-std::vector<SinkStats> AlertDispatcher::stats() const {
-  std::vector<SinkStats> out;
-  out.reserve(lanes_.size());
-  for (const auto& lane : lanes_) {
-    std::lock_guard<std::mutex> lock(lane->mu);
-    out.push_back(lane->stats);
-    out.back().queued = lane->queue.size();
-  }
-  return out;
-}
-
-void AlertDispatcher::Stop() {
-  std::lock_guard<std::mutex> stop_lock(stop_mu_);
-  const auto deadline = Clock::now() + options_.drain_timeout;
-  for (auto& lane : lanes_) {
-    {
-      std::lock_guard<std::mutex> lock(lane->mu);
-      if (!lane->stopping) {
-        lane->stopping = true;
-        lane->drain_deadline = deadline;
-      }
-    }
-    lane->cv.notify_all();
-  }
-  for (auto& lane : lanes_) {
-    if (lane->worker.joinable()) lane->worker.join();
-  }
-}
-
-void AlertDispatcher::Run(Lane& lane) {
-  const auto tick_interval = lane.sink->tick_interval();
-  const bool ticking = tick_interval > std::chrono::nanoseconds::zero();
-  auto next_tick = Clock::now() + tick_interval;
-  std::unique_lock<std::mutex> lock(lane.mu);
-  for (;;) {
-    const auto now = Clock::now();
-    if (lane.stopping && (lane.queue.empty() || now >= lane.drain_deadline)) {
-      break;
-    }
-    if (ticking && !lane.stopping && now >= next_tick) {
-      next_tick = now + tick_interval;
-      lock.unlock();
-      Status st = lane.sink->Tick(now);
-      lock.lock();
-      if (!st.ok()) {
-        ++lane.stats.errors;
-        lane.stats.last_error = st.ToString();
-      }
-      continue;
-    }
-    if (lane.queue.empty()) {
-      if (lane.stopping) continue;
-      if (ticking) {
-        lane.cv.wait_until(lock, next_tick);
-      } else {
-        lane.cv.wait(lock);
-      }
-      continue;
-    }
-    std::shared_ptr<const AlertEvent> event = std::move(lane.queue.front());
-    lane.queue.pop_front();
-    lane.stats.in_flight = 1;
-    const bool sent = DeliverWithRetries(lane, *event, lock);
-    lane.stats.in_flight = 0;
-    ++(sent ? lane.stats.sent : lane.stats.failed);
-  }
-  lane.stats.dropped += lane.queue.size();
-  lane.queue.clear();
-}
-
-bool AlertDispatcher::DeliverWithRetries(Lane& lane, const AlertEvent& event,
-                                         std::unique_lock<std::mutex>& lock) {
-  auto backoff = options_.first_backoff;
-  for (int attempt = 1;; ++attempt) {
-    lock.unlock();
-    Status st = lane.sink->Deliver(event);
-    lock.lock();
-    if (st.ok()) return true;
-    ++lane.stats.errors;
-    lane.stats.last_error = st.ToString();
-    if (attempt >= options_.max_attempts) return false;
-    // Wait out the backoff, or until Stop's drain deadline has passed.
-    const auto retry_at = Clock::now() + backoff;
-    for (;;) {
-      const auto now = Clock::now();
-      if (lane.stopping && now >= lane.drain_deadline) return false;
-      if (now >= retry_at) break;
-      lane.cv.wait_until(lock, lane.stopping
-                                   ? std::min(retry_at, lane.drain_deadline)
-                                   : retry_at);
-    }
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
 }
 
 }  // namespace loupe::agent

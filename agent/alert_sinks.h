@@ -1,29 +1,12 @@
 // Alert sinks: the feeds that carry trigger firings from an agent to the NOC
-// (JSON lines, syslog per RFC 5424, the Alertmanager API v2), and
-// AlertDispatcher, which fans every alert out to them without ever making
-// the multilog's monitor thread wait.
+// (JSON lines, syslog per RFC 5424, the Alertmanager API v2), and MakeSink,
+// which builds one from its configuration. AlertDispatcher
+// (agent/alert_dispatcher.h) fans alerts out to them.
 //
-// Threads. AlertDispatcher owns its sinks and runs one worker thread per
-// sink. A sink's Deliver and Tick are called only by that worker, never
-// concurrently, so sinks keep no locks. Submit may be called from any thread
-// (in practice AlertLog subscriber callbacks on the monitor thread): it
-// copies the event once and, per sink, holds the queue mutex only to push a
-// pointer; it never waits for delivery, a full queue or a slow sink.
-//
-// Accounting, per sink, exact whenever stats() is taken:
-//   submitted == sent + failed + dropped + queued + in_flight
-//   queued     alerts waiting; at most queue_capacity (the one being
-//              delivered is in_flight, not queued)
-//   in_flight  0 or 1: the alert the worker is delivering or retrying
-//   dropped    the queue was full, Submit came after Stop, or Stop's drain
-//              deadline passed while the alert was still waiting
-//   failed     every one of max_attempts attempts returned an error
-//   errors     failed attempts (retries included) and failed Ticks; the
-//              latest message is last_error
-//
-// Lifetimes: a sink given to the dispatcher lives until the dispatcher is
-// destroyed. Stop (or the destructor) waits for an alert being delivered to
-// finish, so every sink bounds its own I/O with timeouts.
+// Threads: a sink's Deliver and Tick are called by one thread at a time
+// (the dispatcher's worker for that sink), so sinks keep no locks. Every
+// sink bounds its own I/O with timeouts, since whoever delivers waits for
+// it. Library loupe_alerts (no DPDK).
 #ifndef LOUPE_AGENT_ALERT_SINKS_H_
 #define LOUPE_AGENT_ALERT_SINKS_H_
 
@@ -31,11 +14,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "multilog/alert_log.h"
 #include "multilog/status.h"
@@ -52,6 +33,10 @@ struct AlertEvent {
   std::string multilog;  // the multilog whose trigger fired
   loupe::Alert alert;
   std::chrono::nanoseconds period{0};  // the trigger's evaluation period
+  // Which life of `multilog` fired: the registry numbers each multilog it
+  // opens, so a dropped and re-created one (whose sequences start again)
+  // is told apart from the old one. 0 when unknown.
+  uint64_t incarnation = 0;
 };
 
 class AlertSink {
@@ -232,64 +217,6 @@ struct SinkConfig {
 // that carry none.
 Result<std::unique_ptr<AlertSink>> MakeSink(const SinkConfig& config,
                                             const std::string& host);
-
-struct DispatcherOptions {
-  size_t queue_capacity = 1024;  // per sink, alerts waiting; at least 1
-  int max_attempts = 4;          // per alert, the first included; >= 1
-  std::chrono::milliseconds first_backoff{100};  // doubled per retry
-  std::chrono::milliseconds max_backoff{2000};
-  // How long Stop keeps delivering what is queued before dropping it.
-  std::chrono::milliseconds drain_timeout{1000};
-};
-
-struct SinkStats {
-  std::string name;
-  std::string type;
-  uint64_t submitted = 0;
-  uint64_t sent = 0;
-  uint64_t failed = 0;
-  uint64_t dropped = 0;
-  uint64_t queued = 0;
-  uint64_t in_flight = 0;
-  uint64_t errors = 0;
-  std::string last_error;
-};
-
-class AlertDispatcher {
- public:
-  // Starts one worker per sink.
-  explicit AlertDispatcher(std::vector<std::unique_ptr<AlertSink>> sinks,
-                           DispatcherOptions options = {});
-  ~AlertDispatcher();  // Stop()
-  AlertDispatcher(const AlertDispatcher&) = delete;
-  AlertDispatcher& operator=(const AlertDispatcher&) = delete;
-
-  // Queues `event` for every sink, or counts it dropped for a sink whose
-  // queue is full. Never waits for a sink.
-  void Submit(const AlertEvent& event);
-
-  // A callback for AlertLog::Subscribe that submits each alert of
-  // `multilog`. Unsubscribe it before the dispatcher is destroyed.
-  AlertLog::Subscriber SubscriberFor(std::string host, std::string multilog,
-                                     std::chrono::nanoseconds period);
-
-  // In the order the sinks were given.
-  std::vector<SinkStats> stats() const;
-
-  // Delivers what is queued for up to drain_timeout, drops the rest and
-  // joins the workers. Idempotent; Submit afterwards counts drops.
-  void Stop();
-
- private:
-  struct Lane;
-  void Run(Lane& lane);
-  bool DeliverWithRetries(Lane& lane, const AlertEvent& event,
-                          std::unique_lock<std::mutex>& lock);
-
-  DispatcherOptions options_;
-  std::vector<std::unique_ptr<Lane>> lanes_;
-  std::mutex stop_mu_;  // serializes Stop
-};
 
 }  // namespace loupe::agent
 

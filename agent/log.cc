@@ -3,13 +3,21 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <mutex>
 
 namespace loupe::agent {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+
+std::mutex g_program_mu;
+std::string& ProgramName() {  // g_program_mu
+  static std::string name = program_invocation_short_name;
+  return name;
+}
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -38,6 +46,16 @@ Result<LogLevel> ParseLogLevel(std::string_view name) {
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
+void SetLogProgram(std::string_view program) {
+  std::lock_guard<std::mutex> lock(g_program_mu);
+  ProgramName() = std::string(program);
+}
+
+std::string LogProgram() {
+  std::lock_guard<std::mutex> lock(g_program_mu);
+  return ProgramName();
+}
+
 bool LogEnabled(LogLevel level) {
   return static_cast<int>(level) <= g_level.load(std::memory_order_relaxed);
 }
@@ -57,7 +75,8 @@ void Log(LogLevel level, const std::string& message) {
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
   std::string line = std::string(stamp) + "." + (ms < 100 ? "0" : "") +
                      (ms < 10 ? "0" : "") + std::to_string(ms) + " " +
-                     LevelName(level) + " loupe-agent: " + message + "\n";
+                     LevelName(level) + " " + LogProgram() + ": " + message +
+                     "\n";
   (void)!write(STDERR_FILENO, line.data(), line.size());
 }
 

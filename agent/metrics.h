@@ -1,7 +1,9 @@
 // The agent's Prometheus metrics: MetricsInput gathers, at scrape time,
 // everything the agent exposes (dataplane ports and writers, multilogs,
 // alert sinks, RPC methods, the agent itself); RenderMetrics turns it into
-// the text format 0.0.4; MetricsServer serves that text on GET /metrics.
+// the text format 0.0.4 (agent/prometheus_text.h), which the agent serves
+// with MetricsServer (agent/metrics_server.h). Library agent_metrics: it
+// reads the dataplane's counters, so it is the agent's own.
 //
 // Families (counters end in _total, sizes in _bytes; see metrics.cc for the
 // help text of each):
@@ -17,30 +19,19 @@
 //   loupe_rpc_{calls,errors}_total{method}
 // The dataplane families appear only when MetricsInput::pipeline is set.
 //
-// Threads: RenderMetrics is a pure function. MetricsServer calls `render` on
-// its own threads (at most two scrapes at once), so `render` must be safe to
-// call concurrently with the rest of the agent and with itself.
+// Threads: RenderMetrics is a pure function.
 #ifndef LOUPE_AGENT_METRICS_H_
 #define LOUPE_AGENT_METRICS_H_
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "agent/alert_sinks.h"
+#include "agent/alert_dispatcher.h"
 #include "dataplane/stats.h"
 #include "multilog/data_log.h"
-#include "multilog/status.h"
-
-namespace httplib {
-class Server;
-}  // namespace httplib
 
 namespace loupe::agent {
 
@@ -73,36 +64,6 @@ struct MetricsInput {
 // The scrape text. A name the writer had to reject (a programming error,
 // caught by the tests) is reported as a trailing "# loupe: ..." comment.
 std::string RenderMetrics(const MetricsInput& input);
-
-class MetricsServer {
- public:
-  // Listens on `host_port` ("127.0.0.1:9470", "[::1]:9470", "0.0.0.0:9470";
-  // ":9470" or "9470" mean loopback; port 0 picks a free port) and serves
-  // GET /metrics with render() and GET / with a page pointing there.
-  // Errors are kUnavailable, e.g. "metrics listen 127.0.0.1:9470: address
-  // already in use", or kInvalidArgument for a malformed address.
-  static Result<std::unique_ptr<MetricsServer>> Start(
-      const std::string& host_port, std::function<std::string()> render);
-  ~MetricsServer();  // Stop()
-  MetricsServer(const MetricsServer&) = delete;
-  MetricsServer& operator=(const MetricsServer&) = delete;
-
-  // Stops listening and waits for requests in progress. Idempotent.
-  void Stop();
-
-  const std::string& host() const { return host_; }
-  int port() const { return port_; }
-
- private:
-  MetricsServer(std::string host, int port,
-                std::unique_ptr<httplib::Server> server);
-
-  std::string host_;
-  int port_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread listener_;
-  std::atomic<bool> listener_done_{false};
-};
 
 }  // namespace loupe::agent
 

@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "multilog/did_you_mean.h"
 #include "multilog/packet_schema.h"
 
 namespace loupe::agent {
@@ -24,22 +25,6 @@ bool IsNameStart(char c) {
 
 bool IsNameChar(char c) {
   return IsNameStart(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string Quoted(std::string_view name) {
@@ -77,6 +62,8 @@ struct MultilogRegistry::Entry {
   std::string directory;  // resolved; empty for in-memory multilogs
   std::unique_ptr<Multilog> log;
   bool pinned = false;  // registry mu_
+  uint64_t incarnation = 0;
+  uint64_t alert_subscription = 0;  // in log->alerts()
 
   std::mutex pool_mu;
   std::condition_variable pool_cv;
@@ -84,10 +71,24 @@ struct MultilogRegistry::Entry {
   std::vector<std::unique_ptr<Multilog::Writer>> idle;  // pool_mu
 };
 
-MultilogRegistry::MultilogRegistry(RegistryOptions options)
-    : options_(std::move(options)) {}
+MultilogRegistry::MultilogRegistry(RegistryOptions options,
+                                   AlertDispatcher* alerts)
+    : options_(std::move(options)),
+      own_alerts_(alerts == nullptr
+                      ? std::make_unique<AlertDispatcher>(
+                            std::vector<std::unique_ptr<AlertSink>>())
+                      : nullptr),
+      alerts_(alerts != nullptr ? alerts : own_alerts_.get()) {}
 
-MultilogRegistry::~MultilogRegistry() = default;
+MultilogRegistry::~MultilogRegistry() {
+  // Multilogs still held by queries outlive the registry; none may feed the
+  // dispatcher any longer.
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  for (auto& [name, entry] : entries_) {
+    entry->log->alerts().Unsubscribe(entry->alert_subscription);
+  }
+  entries_.clear();
+}
 
 Result<std::shared_ptr<Multilog>> MultilogRegistry::Create(
     const MultilogSpec& spec, OpenReport* report) {
@@ -191,6 +192,12 @@ Result<std::shared_ptr<Multilog>> MultilogRegistry::Register(
   entry->name = std::string(name);
   entry->directory = std::move(directory);
   entry->log = std::move(opened).value();
+  entry->incarnation = next_incarnation_++;
+  // Before it is published: no trigger can fire unheard.
+  entry->alert_subscription =
+      entry->log->alerts().Subscribe(alerts_->SubscriberFor(
+          options_.host, entry->name, std::chrono::nanoseconds::zero(),
+          entry->incarnation));
   std::shared_ptr<Multilog> handle(entry, entry->log.get());
   std::unique_lock<std::shared_mutex> lock(mu_);
   entries_.emplace(entry->name, std::move(entry));
@@ -216,6 +223,7 @@ Status MultilogRegistry::Drop(std::string_view name) {
     dropped = std::move(it->second);
     entries_.erase(it);
   }
+  dropped->log->alerts().Unsubscribe(dropped->alert_subscription);
   // Closed here unless a query, stream or lease still holds it. A durable
   // one is waited for, so that re-creating it right away reopens its files.
   if (!dropped->directory.empty()) {
@@ -275,7 +283,7 @@ std::vector<HostedMultilog> MultilogRegistry::List() const {
   for (const auto& [name, entry] : entries_) {
     out.push_back(
         HostedMultilog{name, std::shared_ptr<Multilog>(entry, entry->log.get()),
-                       entry->pinned});
+                       entry->pinned, entry->incarnation});
   }
   return out;
 }
@@ -286,16 +294,10 @@ size_t MultilogRegistry::size() const {
 }
 
 std::string MultilogRegistry::Suggest(std::string_view name) const {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
-  for (const auto& [other, entry] : entries_) {
-    const size_t d = EditDistance(name, other);
-    if (d < best_distance) {
-      best_distance = d;
-      best = other;
-    }
-  }
-  return best.empty() ? std::string() : "; did you mean " + Quoted(best) + "?";
+  NearestName near(name);
+  for (const auto& [other, entry] : entries_) near.Offer(other);
+  return near.found() ? "; did you mean " + Quoted(near.name()) + "?"
+                      : std::string();
 }
 
 Result<MultilogRegistry::WriterLease> MultilogRegistry::BorrowWriter(

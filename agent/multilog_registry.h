@@ -16,6 +16,15 @@
 //
 // Pinning: the dataplane Pin()s the multilog it writes; a pinned multilog
 // cannot be dropped (kFailedPrecondition) and takes no RPC appends.
+//
+// Alerts: every multilog the registry opens -- configured or created over
+// RPC, and again when re-created after a drop -- has its AlertLog
+// subscribed to the registry's AlertDispatcher before anyone can add a
+// trigger to it, and unsubscribed when it is dropped, so the dispatcher
+// (the sinks and the gRPC subscribers) sees every alert of every hosted
+// multilog. Each opened multilog gets a new incarnation number, carried by
+// its alert events and by HostedMultilog. The dispatcher must outlive the
+// registry.
 #ifndef LOUPE_AGENT_MULTILOG_REGISTRY_H_
 #define LOUPE_AGENT_MULTILOG_REGISTRY_H_
 
@@ -31,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/alert_dispatcher.h"
 #include "multilog/data_log.h"
 #include "multilog/multilog.h"
 #include "multilog/schema.h"
@@ -66,6 +76,8 @@ struct RegistryOptions {
   // When not empty, durable directories must be relative paths (without
   // "..") and are resolved under this one.
   std::string directory_root;
+  // The host name the alert events carry.
+  std::string host;
 };
 
 // Multilog names: [A-Za-z_][A-Za-z0-9_.-]*, at most kMaxNameBytes.
@@ -76,18 +88,23 @@ struct HostedMultilog {
   std::string name;
   std::shared_ptr<Multilog> multilog;
   bool pinned = false;
+  uint64_t incarnation = 0;  // AlertEvent::incarnation of its alerts
 };
 
 class MultilogRegistry {
  public:
   class WriterLease;
 
-  explicit MultilogRegistry(RegistryOptions options = {});
+  // `alerts`: the dispatcher every multilog's alerts feed; null makes the
+  // registry one of its own without sinks (gRPC subscribers only).
+  explicit MultilogRegistry(RegistryOptions options = {},
+                            AlertDispatcher* alerts = nullptr);
   ~MultilogRegistry();
   MultilogRegistry(const MultilogRegistry&) = delete;
   MultilogRegistry& operator=(const MultilogRegistry&) = delete;
 
   const RegistryOptions& options() const { return options_; }
+  AlertDispatcher& alerts() const { return *alerts_; }
 
   // Validates the spec, opens the multilog and registers it.
   // kInvalidArgument: bad name, schema or options (with the reason);
@@ -131,7 +148,10 @@ class MultilogRegistry {
                                              OpenReport* report);
 
   const RegistryOptions options_;
-  std::mutex create_mu_;  // serializes Create and Drop
+  std::unique_ptr<AlertDispatcher> own_alerts_;  // when none was given
+  AlertDispatcher* const alerts_;
+  uint64_t next_incarnation_ = 1;  // create_mu_
+  std::mutex create_mu_;           // serializes Create and Drop
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;  // mu_
 };

@@ -1,7 +1,15 @@
 // AgentService: the loupe-agent's gRPC service (agent/proto/loupe.proto,
-// package loupe.v1) over a MultilogRegistry, and StartServer, which serves
-// it. Every request is validated before anything changes; errors are gRPC
-// status codes carrying the multilog's message (ToGrpcStatus below).
+// package loupe.v1) over a MultilogRegistry; StartServer (agent/rpc_server.h)
+// serves it. Every request is validated before anything changes; errors are
+// gRPC status codes carrying the multilog's message (agent/grpc_status.h).
+// Control statements are translated by agent/control_proto.h and carried
+// out by loupe::Apply. Alert subscriptions are bounded consumers of the
+// registry's AlertDispatcher, with its queue capacity and counters.
+//
+// The handlers live in one file per area: service_multilogs.cc (multilogs
+// and control), service_data.cc (appends and reads), service_queries.cc
+// (queries and aggregates), service_alerts.cc, service_stats.cc (stats and
+// health); service.cc holds what they share.
 //
 // Threads: the synchronous gRPC API; each call runs on a gRPC server
 // thread and may run concurrently with any other. Streams (queries, alert
@@ -32,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/alert_dispatcher.h"
 #include "agent/multilog_registry.h"
 #include "agent/proto/loupe.grpc.pb.h"
 #include "dataplane/stats.h"
@@ -50,16 +59,9 @@ inline constexpr uint32_t kMaxQueryLimit = 1'000'000;
 inline constexpr uint64_t kMaxPagedRecords = 8'000'000;
 inline constexpr uint32_t kDefaultAlertLimit = 1'000;
 inline constexpr uint32_t kMaxAlertLimit = 100'000;
-// Alerts queued for one subscriber that reads too slowly; more are lost
-// (counted in AlertEvent.lost).
-inline constexpr size_t kMaxQueuedAlerts = 10'000;
-inline constexpr int kMaxMessageBytes = 64 << 20;
-
-// Status code -> gRPC code, keeping the message. kExpired (retention
-// retired the data) is OUT_OF_RANGE, like an offset past the read tail: the
-// client asked outside the retained window. kCorruption is DATA_LOSS,
-// kUnavailable UNAVAILABLE, kIoError and kInternal INTERNAL.
-grpc::Status ToGrpcStatus(const Status& status);
+// SubscribeAlerts: a subscriber that reads too slowly loses the alerts its
+// queue (the dispatcher's queue_capacity, as for the sinks) cannot hold,
+// counted in AlertEvent.lost.
 
 struct RpcMethodStats {
   std::string method;  // "CreateMultilog", ...
@@ -90,6 +92,8 @@ class AgentService final : public v1::Agent::Service {
   // and clients wait for readiness with Health. Ready by default.
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
+  // The proto's RPC methods.
+  static constexpr size_t kNumMethods = 17;
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -103,42 +107,12 @@ class AgentService final : public v1::Agent::Service {
   grpc::Status ListMultilogs(grpc::ServerContext* context,
                              const v1::ListMultilogsRequest* request,
                              v1::ListMultilogsResponse* response) override;
-  grpc::Status AddIndex(grpc::ServerContext* context,
-                        const v1::AddIndexRequest* request,
-                        v1::AddIndexResponse* response) override;
-  grpc::Status RemoveIndex(grpc::ServerContext* context,
-                           const v1::RemoveIndexRequest* request,
-                           v1::RemoveIndexResponse* response) override;
-  grpc::Status ListIndexes(grpc::ServerContext* context,
-                           const v1::ListIndexesRequest* request,
-                           v1::ListIndexesResponse* response) override;
-  grpc::Status AddFilter(grpc::ServerContext* context,
-                         const v1::AddFilterRequest* request,
-                         v1::AddFilterResponse* response) override;
-  grpc::Status RemoveFilter(grpc::ServerContext* context,
-                            const v1::RemoveFilterRequest* request,
-                            v1::RemoveFilterResponse* response) override;
-  grpc::Status ListFilters(grpc::ServerContext* context,
-                           const v1::ListFiltersRequest* request,
-                           v1::ListFiltersResponse* response) override;
-  grpc::Status AddAggregate(grpc::ServerContext* context,
-                            const v1::AddAggregateRequest* request,
-                            v1::AddAggregateResponse* response) override;
-  grpc::Status RemoveAggregate(grpc::ServerContext* context,
-                               const v1::RemoveAggregateRequest* request,
-                               v1::RemoveAggregateResponse* response) override;
-  grpc::Status ListAggregates(grpc::ServerContext* context,
-                              const v1::ListAggregatesRequest* request,
-                              v1::ListAggregatesResponse* response) override;
-  grpc::Status AddTrigger(grpc::ServerContext* context,
-                          const v1::AddTriggerRequest* request,
-                          v1::AddTriggerResponse* response) override;
-  grpc::Status RemoveTrigger(grpc::ServerContext* context,
-                             const v1::RemoveTriggerRequest* request,
-                             v1::RemoveTriggerResponse* response) override;
-  grpc::Status ListTriggers(grpc::ServerContext* context,
-                            const v1::ListTriggersRequest* request,
-                            v1::ListTriggersResponse* response) override;
+  grpc::Status Control(grpc::ServerContext* context,
+                       const v1::ControlRequest* request,
+                       v1::ControlResponse* response) override;
+  grpc::Status ListControl(grpc::ServerContext* context,
+                           const v1::ListControlRequest* request,
+                           v1::ListControlResponse* response) override;
   grpc::Status Append(grpc::ServerContext* context,
                       const v1::AppendRequest* request,
                       v1::AppendResponse* response) override;
@@ -179,7 +153,6 @@ class AgentService final : public v1::Agent::Service {
 
  private:
   enum Method : size_t;
-  struct Subscription;
   struct QueryArgs;
 
   // Counts the call and its outcome.
@@ -205,26 +178,14 @@ class AgentService final : public v1::Agent::Service {
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> ready_{true};
   std::mutex subscriptions_mu_;
-  std::set<Subscription*> subscriptions_;  // subscriptions_mu_
+  std::set<AlertSubscription*> subscriptions_;  // subscriptions_mu_
 
   struct Counter {
     std::atomic<uint64_t> calls{0};
     std::atomic<uint64_t> errors{0};
   };
-  static constexpr size_t kNumMethods = 27;
   std::array<Counter, kNumMethods> counters_;
 };
-
-// Builds and starts a server for `service` on `address` ("127.0.0.1:7070",
-// "[::1]:0", "unix:/run/loupe.sock"; port 0 picks a free port, returned in
-// *bound_port), with server reflection and the standard health service,
-// messages up to kMaxMessageBytes, and no SO_REUSEPORT (so a taken port is
-// an error). On failure returns null and sets *error, e.g. "listen
-// 127.0.0.1:7070: address already in use".
-std::unique_ptr<grpc::Server> StartServer(const std::string& address,
-                                          AgentService* service,
-                                          std::string* error,
-                                          int* bound_port = nullptr);
 
 }  // namespace loupe::agent
 

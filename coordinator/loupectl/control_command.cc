@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/client/control_proto.h"
+#include "agent/control_proto.h"
 #include "coordinator/loupectl/answer_format.h"
 #include "coordinator/loupectl/table.h"
 #include "coordinator/loupectl/units.h"
@@ -153,7 +153,7 @@ std::string ControlObjectsTable(ControlKind kind,
     table.SetAlign(column, Table::Align::kRight);
   }
   for (const v1::ControlObject& object : response.objects()) {
-    Result<ControlStatement> s = ControlStatementFromProto(object.statement());
+    Result<ControlStatement> s = agent::FromProto(object.statement());
     if (!s.ok() || s->kind != kind) continue;
     table.AddRow(c.row(*s, object));
   }
@@ -167,7 +167,7 @@ int RunControl(Session& s, ControlVerb verb, ControlKind kind) {
   if (!statement.ok()) return s.Usage(statement.status().message());
   v1::ControlRequest request;
   request.set_multilog(s.multilog());
-  *request.mutable_statement() = ControlStatementToProto(*statement);
+  *request.mutable_statement() = agent::ToProto(*statement);
   v1::ControlResponse response;
   const grpc::Status status =
       s.client().stub().Control(s.client().Context().get(), request, &response);
@@ -189,7 +189,7 @@ int ControlRemove(Session& s, ControlKind kind) {
 int ControlList(Session& s, ControlKind kind) {
   v1::ListControlRequest request;
   request.set_multilog(s.multilog());
-  request.set_kind(ControlKindToProto(kind));
+  request.set_kind(agent::KindToProto(kind));
   v1::ListControlResponse response;
   const grpc::Status status = s.client().stub().ListControl(
       s.client().Context().get(), request, &response);

@@ -1,7 +1,7 @@
 // loupectl's control commands -- index|filter|aggregate|trigger
 // add|remove|list -- driven by one table of the four kinds: each command
 // line becomes a loupe::ControlStatement (multilog/control.h), goes to the
-// agent as one Control call (agent/client/control_proto.h translates), and
+// agent as one Control call (agent/control_proto.h translates), and
 // `list` is one ListControl call shown as the kind's table. The kinds
 // differ only in the table's rows: which arguments make the statement, what
 // the confirmation says, which columns the list shows.

@@ -16,6 +16,7 @@
 #include "agent/time_text.h"
 #include "coordinator/loupectl/answer_format.h"
 #include "coordinator/loupectl/record_text.h"
+#include "multilog/value_text.h"
 
 namespace loupe::ctl {
 namespace {

@@ -37,6 +37,8 @@
 #include <thread>
 #include <vector>
 
+#include "agent/alert_dispatcher.h"
+
 namespace loupe::agent {
 namespace {
 

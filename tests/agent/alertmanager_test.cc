@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/alert_dispatcher.h"
 #include "agent/alert_sinks.h"
 #include "tests/agent/alertmanager_process.h"
 

@@ -23,6 +23,7 @@
 
 #include "agent/multilog_registry.h"
 #include "agent/proto/loupe.grpc.pb.h"
+#include "agent/rpc_server.h"
 #include "agent/service.h"
 #include "multilog/packet_schema.h"
 

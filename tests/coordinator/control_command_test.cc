@@ -8,7 +8,7 @@
 #include <chrono>
 #include <string>
 
-#include "agent/client/control_proto.h"
+#include "agent/control_proto.h"
 
 namespace loupe::ctl {
 namespace {
@@ -88,7 +88,7 @@ TEST(ControlObjectsTableTest, EachKindItsColumns) {
   v1::ListControlResponse r;
   auto add = [&](const ControlStatement& s, uint64_t covers, uint64_t n) {
     v1::ControlObject* o = r.add_objects();
-    *o->mutable_statement() = ControlStatementToProto(s);
+    *o->mutable_statement() = agent::ToProto(s);
     o->set_covers_from(covers);
     o->set_entries(n);
   };
