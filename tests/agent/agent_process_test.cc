@@ -1,7 +1,7 @@
 // loupe-agent as operators run it: real processes started by the test, on
 // loopback ports and captures the test makes, driven through loupectl and
 // through the gRPC API. Suite "integration".
-#include "tests/agent/agent_process.h"
+#include "tests/support/agent_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -191,7 +191,7 @@ TEST(AgentProcessTest, EveryLoupectlCommandAndErrorCode) {
     int code;
     std::string expect;  // substring of the output
   };
-  const std::string kv = (dir.path() / "rows.kv").string();
+  const std::string kv = (fs::path(dir.path()) / "rows.kv").string();
   std::ofstream(kv) << "timestamp=2024-01-01T00:00:00Z host=a bytes=10\n"
                        "timestamp=2024-01-01T00:00:01Z host=b bytes=20\n";
   const std::vector<Step> steps = {
@@ -298,7 +298,7 @@ TEST(AgentProcessTest, AlertmanagerGetsTheAlertAndItsResolution) {
   }
   TempDir dir;
   test_support::WebhookReceiver hook;
-  test_support::AlertmanagerProcess am(dir.path().string(), hook.url());
+  test_support::AlertmanagerProcess am(dir.path(), hook.url());
   std::string error;
   ASSERT_TRUE(am.Start(&error)) << error;
   // 20,000 packets at 20,000/s: a second of traffic, then none.
@@ -356,7 +356,7 @@ TEST(AgentProcessTest, MetricsPagePassesPromtool) {
   Agent agent(dir.path(), PortConfig("net_pcap0,rx_pcap=" + pcap));
   ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
   AwaitReceived(agent, sum.packets);
-  const fs::path page = dir.path() / "metrics.txt";
+  const fs::path page = fs::path(dir.path()) / "metrics.txt";
   CmdResult get = Shell("bash -c \"exec 3<>/dev/tcp/127.0.0.1/" +
                         std::to_string(agent.metrics_port()) +
                         " && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && "
@@ -376,7 +376,7 @@ TEST(AgentProcessTest, DurableAppendBatchSurvivesKill9) {
       "[[multilog]]\nname = \"events\"\n"
       "schema = \"seq:u64, value:u32\"\n"
       "storage = \"durable\"\ndirectory = \"" +
-      (dir.path() / "events").string() + "\"\n";
+      (fs::path(dir.path()) / "events").string() + "\"\n";
   const uint32_t kBatches = 20, kPerBatch = 4096;
   uint64_t acked = 0;
   {

@@ -1,10 +1,10 @@
 // Starting a real loupe-agent process in a test: AgentProcess (fork/exec
 // of $LOUPE_AGENT_BIN on free loopback ports, its output in files, Health
 // polled until SERVING), with the small helpers it needs (Env, FreePort,
-// Slurp, TempDir). For integration tests; one process per object, used
-// from the test's thread.
-#ifndef LOUPE_TESTS_AGENT_AGENT_PROCESS_H_
-#define LOUPE_TESTS_AGENT_AGENT_PROCESS_H_
+// Slurp; TempDir is tests/support/temp_dir.h). For integration tests; one
+// process per object, used from the test's thread.
+#ifndef LOUPE_TESTS_SUPPORT_AGENT_PROCESS_H_
+#define LOUPE_TESTS_SUPPORT_AGENT_PROCESS_H_
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "agent/proto/loupe.grpc.pb.h"
+#include "tests/support/temp_dir.h"
 
 namespace loupe::test_support {
 
@@ -55,20 +56,6 @@ inline std::string Slurp(const fs::path& p) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/loupe_it_XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // A loupe-agent child process ($LOUPE_AGENT_BIN) on free loopback ports
 // for gRPC and /metrics, with `config` written to a file in `dir`, DPDK's
@@ -179,4 +166,4 @@ class AgentProcess {
 
 }  // namespace loupe::test_support
 
-#endif  // LOUPE_TESTS_AGENT_AGENT_PROCESS_H_
+#endif  // LOUPE_TESTS_SUPPORT_AGENT_PROCESS_H_
