@@ -9,12 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
-#include <ctime>
 
-#include "agent/internal/host_port.h"
+#include "agent/host_port.h"
 #include "agent/internal/utf8.h"
+#include "agent/json_writer.h"
+#include "agent/time_text.h"
 
 namespace loupe::agent {
 namespace {
@@ -33,92 +33,13 @@ constexpr std::chrono::seconds kDefaultResolveAfter{60};
 // alert then ends by Alertmanager's own resolve_timeout).
 constexpr int kMaxResolveAttempts = 10;
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  internal::ForEachUtf8(
-      s,
-      [&](char c) {
-        switch (c) {
-          case '"':
-            out->append("\\\"");
-            break;
-          case '\\':
-            out->append("\\\\");
-            break;
-          case '\n':
-            out->append("\\n");
-            break;
-          case '\r':
-            out->append("\\r");
-            break;
-          case '\t':
-            out->append("\\t");
-            break;
-          default:
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-              static constexpr char kHex[] = "0123456789abcdef";
-              out->append("\\u00");
-              out->push_back(kHex[(c >> 4) & 0xf]);
-              out->push_back(kHex[c & 0xf]);
-            } else {
-              out->push_back(c);
-            }
-        }
-      },
-      [&](std::string_view seq) { out->append(seq); });
-  out->push_back('"');
-}
-
-// Text that reads back as `v`: whole numbers below 1e15 in full ("1000000"
-// rather than "1e+06", as operators read thresholds), others the shortest
-// ("0.25", "1e+100").
+// A number as the sinks show it in text (syslog, Alertmanager annotations,
+// messages): JSON's one rule for doubles (agent/json_writer.h), and
+// Prometheus's spelling of the non-finite ones.
 std::string FormatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  const bool whole = std::fabs(v) < 1e15 && v == std::trunc(v);
-  const auto r =
-      whole ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed)
-            : std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, r.ptr);
-}
-
-void AppendJsonNumber(std::string* out, double v) {
-  if (!std::isfinite(v)) {
-    out->append("null");
-    return;
-  }
-  out->append(FormatDouble(v));
-}
-
-template <typename Int>
-void AppendInt(std::string* out, Int v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
-}
-
-// "2024-05-01T12:34:56.123456789Z" with `digits` fractional digits (0..9).
-std::string FormatRfc3339(int64_t ns_since_epoch, int digits) {
-  int64_t secs = ns_since_epoch / 1'000'000'000;
-  int64_t frac = ns_since_epoch % 1'000'000'000;
-  if (frac < 0) {
-    frac += 1'000'000'000;
-    secs -= 1;
-  }
-  const time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  if (digits > 0) {
-    char fbuf[16];
-    std::snprintf(fbuf, sizeof(fbuf), ".%09lld", static_cast<long long>(frac));
-    out.append(fbuf, 1 + static_cast<size_t>(digits));
-  }
-  out.push_back('Z');
-  return out;
+  return JsonNumberText(v);
 }
 
 int64_t WallNs(WallClock::time_point t) {
@@ -150,34 +71,36 @@ std::string ErrnoText(int err) {
 
 std::string FormatAlertJson(const AlertEvent& event) {
   const Alert& a = event.alert;
-  std::string out = "{\"time\":";
-  AppendJsonString(&out, FormatRfc3339(static_cast<int64_t>(a.time_ns), 9));
-  out += ",\"time_ns\":";
-  AppendInt(&out, a.time_ns);
-  out += ",\"host\":";
-  AppendJsonString(&out, event.host);
-  out += ",\"multilog\":";
-  AppendJsonString(&out, event.multilog);
-  out += ",\"sequence\":";
-  AppendInt(&out, a.sequence);
-  out += ",\"trigger\":";
-  AppendJsonString(&out, a.trigger);
-  out += ",\"aggregate\":";
-  AppendJsonString(&out, a.aggregate);
-  out += ",\"value\":";
-  AppendJsonNumber(&out, a.value);
-  out += ",\"op\":";
-  AppendJsonString(&out, CompareOpName(a.op));
-  out += ",\"threshold\":";
-  AppendJsonNumber(&out, a.threshold);
-  out += ",\"window_start_ns\":";
-  AppendInt(&out, a.window_start_ns);
-  out += ",\"window_end_ns\":";
-  AppendInt(&out, a.window_end_ns);
-  out += ",\"period_ns\":";
-  AppendInt(&out, event.period.count());
-  out += '}';
-  return out;
+  JsonWriter w;
+  w.BeginObject()
+      .Key("time")
+      .String(FormatRfc3339Utc(static_cast<int64_t>(a.time_ns), 9))
+      .Key("time_ns")
+      .Uint(a.time_ns)
+      .Key("host")
+      .String(event.host)
+      .Key("multilog")
+      .String(event.multilog)
+      .Key("sequence")
+      .Uint(a.sequence)
+      .Key("trigger")
+      .String(a.trigger)
+      .Key("aggregate")
+      .String(a.aggregate)
+      .Key("value")
+      .Double(a.value)
+      .Key("op")
+      .String(CompareOpName(a.op))
+      .Key("threshold")
+      .Double(a.threshold)
+      .Key("window_start_ns")
+      .Uint(a.window_start_ns)
+      .Key("window_end_ns")
+      .Uint(a.window_end_ns)
+      .Key("period_ns")
+      .Int(event.period.count())
+      .EndObject();
+  return w.str();
 }
 
 Result<std::unique_ptr<JsonLinesSink>> JsonLinesSink::Open(
@@ -275,16 +198,15 @@ void AppendSdParam(std::string* out, std::string_view name,
 
 std::string FormatSyslogMessage(const AlertEvent& event, int facility,
                                 WallClock::time_point wall_time, int pid) {
-  std::string out = "<";
-  AppendInt(&out, facility * 8 + kSeverityWarning);
+  std::string out = "<" + std::to_string(facility * 8 + kSeverityWarning);
   out += ">1 ";
-  out += FormatRfc3339(WallNs(wall_time), 6);
+  out += FormatRfc3339Utc(WallNs(wall_time), 6);
   out += ' ';
   out += SyslogHostname(event.host);
   out += ' ';
   out += kAppName;
   out += ' ';
-  AppendInt(&out, pid);
+  out += std::to_string(pid);
   out += " alert [";
   out += kSdId;
   AppendSdParam(&out, "multilog", event.multilog);
@@ -325,8 +247,8 @@ Result<std::unique_ptr<SyslogSink>> SyslogSink::Create(
   if (a.starts_with("udp:")) {
     std::string target;
     uint16_t port = 0;
-    if (!internal::SplitHostPort(a.substr(4), &target, &port) ||
-        target.empty() || port == 0) {
+    if (!SplitHostPort(a.substr(4), &target, &port) || target.empty() ||
+        port == 0) {
       return bad_address;
     }
     return std::unique_ptr<SyslogSink>(
@@ -450,7 +372,7 @@ bool ParseUrl(std::string_view url, bool* https, std::string* host,
   while (p.ends_with('/')) p.remove_suffix(1);
   path->assign(p);
   const uint16_t default_port = *https ? 443 : 80;
-  if (internal::SplitHostPort(authority, host, port)) {
+  if (SplitHostPort(authority, host, port)) {
     return !host->empty() && *port != 0;
   }
   // No port: a name, an IPv4 address or "[IPv6]".
@@ -541,38 +463,33 @@ std::string AlertmanagerAlertJson(const AlertEvent& e,
                                   WallClock::time_point starts_at,
                                   const WallClock::time_point* ends_at) {
   const Alert& a = e.alert;
-  std::string out = "{\"labels\":{\"alertname\":";
-  AppendJsonString(&out, a.trigger);
-  out += ",\"host\":";
-  AppendJsonString(&out, e.host);
-  out += ",\"multilog\":";
-  AppendJsonString(&out, e.multilog);
-  out += ",\"trigger\":";
-  AppendJsonString(&out, a.trigger);
-  out += ",\"severity\":\"warning\"},\"annotations\":{\"value\":";
-  AppendJsonString(&out, FormatDouble(a.value));
-  out += ",\"threshold\":";
-  AppendJsonString(&out, FormatDouble(a.threshold));
-  out += ",\"summary\":";
-  AppendJsonString(&out, HumanMessage(e));
-  out += ",\"description\":";
   std::string description =
       "On host " + e.host + ", aggregate " + a.aggregate + " of multilog " +
       e.multilog + " was " + FormatDouble(a.value) + " over [" +
-      FormatRfc3339(static_cast<int64_t>(a.window_start_ns), 3) + ", " +
-      FormatRfc3339(static_cast<int64_t>(a.window_end_ns), 3) + "); trigger " +
-      a.trigger + " fires when it is ";
+      FormatRfc3339Utc(static_cast<int64_t>(a.window_start_ns), 3) + ", " +
+      FormatRfc3339Utc(static_cast<int64_t>(a.window_end_ns), 3) +
+      "); trigger " + a.trigger + " fires when it is ";
   description += CompareOpName(a.op);
   description += " " + FormatDouble(a.threshold) + ".";
-  AppendJsonString(&out, description);
-  out += "},\"startsAt\":";
-  AppendJsonString(&out, FormatRfc3339(WallNs(starts_at), 3));
+  JsonWriter w;
+  w.BeginObject().Key("labels").BeginObject();
+  w.Key("alertname").String(a.trigger);
+  w.Key("host").String(e.host);
+  w.Key("multilog").String(e.multilog);
+  w.Key("trigger").String(a.trigger);
+  w.Key("severity").String("warning");
+  w.EndObject().Key("annotations").BeginObject();
+  w.Key("value").String(FormatDouble(a.value));
+  w.Key("threshold").String(FormatDouble(a.threshold));
+  w.Key("summary").String(HumanMessage(e));
+  w.Key("description").String(description);
+  w.EndObject();
+  w.Key("startsAt").String(FormatRfc3339Utc(WallNs(starts_at), 3));
   if (ends_at != nullptr) {
-    out += ",\"endsAt\":";
-    AppendJsonString(&out, FormatRfc3339(WallNs(*ends_at), 3));
+    w.Key("endsAt").String(FormatRfc3339Utc(WallNs(*ends_at), 3));
   }
-  out += '}';
-  return out;
+  w.EndObject();
+  return w.str();
 }
 
 }  // namespace

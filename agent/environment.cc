@@ -2,23 +2,13 @@
 
 #include <cstdlib>
 
+#include "multilog/ascii.h"
 namespace loupe::agent {
 namespace {
 
 bool IsIdentStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
-
 }  // namespace
 
 EnvLookup ProcessEnvironment() {
@@ -49,7 +39,7 @@ Result<std::string> ExpandEnvironment(std::string_view text,
     if (IsIdentStart(next)) {
       size_t end = i + 1;
       while (end < text.size() &&
-             (IsIdentStart(text[end]) || IsDigit(text[end]))) {
+             (IsIdentStart(text[end]) || IsAsciiDigit(text[end]))) {
         ++end;
       }
       const std::string name(text.substr(i + 1, end - i - 1));
@@ -75,18 +65,19 @@ Result<std::string> ExpandEnvironment(std::string_view text,
       if (fallback->find("${") != std::string_view::npos) {
         const size_t end = text.find('}', close + 1);
         return Status::InvalidArgument(
-            Quote(text.substr(i, end == std::string_view::npos
-                                     ? std::string_view::npos
-                                     : end - i + 1)) +
+            Quoted(text.substr(i, end == std::string_view::npos
+                                      ? std::string_view::npos
+                                      : end - i + 1)) +
             ": a default cannot use the environment (no nested ${...}); "
             "write the default itself");
       }
     }
     bool valid = !inner.empty() && IsIdentStart(inner[0]);
-    for (char ch : inner) valid = valid && (IsIdentStart(ch) || IsDigit(ch));
+    for (char ch : inner)
+      valid = valid && (IsIdentStart(ch) || IsAsciiDigit(ch));
     if (!valid) {
       return Status::InvalidArgument(
-          Quote(text.substr(i, close - i + 1)) +
+          Quoted(text.substr(i, close - i + 1)) +
           " does not name an environment variable; expected ${NAME} or "
           "${NAME:-default}");
     }

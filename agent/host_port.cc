@@ -6,31 +6,21 @@
 #include <string>
 #include <string_view>
 
+#include "multilog/ascii.h"
 namespace loupe {
 namespace {
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 bool IsHostNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         IsDigit(c) || c == '.' || c == '-';
+         IsAsciiDigit(c) || c == '.' || c == '-';
 }
 
 }  // namespace
 
 Status CheckHostPort(std::string_view text, bool port_zero_ok,
                      std::string_view example) {
-  const std::string expected = "expected HOST:PORT such as " + Quote(example) +
-                               " or \"[::1]:7070\", got " + Quote(text);
+  const std::string expected = "expected HOST:PORT such as " + Quoted(example) +
+                               " or \"[::1]:7070\", got " + Quoted(text);
   std::string_view host;
   std::string_view port;
   if (!text.empty() && text[0] == '[') {
@@ -43,8 +33,8 @@ Status CheckHostPort(std::string_view text, bool port_zero_ok,
     port = text.substr(close + 2);
     in6_addr address;
     if (inet_pton(AF_INET6, std::string(host).c_str(), &address) != 1) {
-      return Status::InvalidArgument(Quote(host) + " is not an IPv6 address; " +
-                                     expected);
+      return Status::InvalidArgument(Quoted(host) +
+                                     " is not an IPv6 address; " + expected);
     }
   } else {
     const size_t colon = text.rfind(':');
@@ -56,19 +46,19 @@ Status CheckHostPort(std::string_view text, bool port_zero_ok,
     if (host.find(':') != std::string_view::npos) {
       return Status::InvalidArgument(
           "an IPv6 address needs brackets, as in \"[::1]:7070\"; got " +
-          Quote(text));
+          Quoted(text));
     }
     bool valid = !host.empty() && host.size() <= 253;
     for (char c : host) valid = valid && IsHostNameChar(c);
     if (!valid) {
       return Status::InvalidArgument(
-          Quote(host) + " is not a host name or address; " + expected);
+          Quoted(host) + " is not a host name or address; " + expected);
     }
   }
   uint16_t value = 0;
   if (!ParsePort(port, &value) || (value == 0 && !port_zero_ok)) {
     return Status::InvalidArgument(
-        "port " + Quote(port) + " is not a port number (" +
+        "port " + Quoted(port) + " is not a port number (" +
         (port_zero_ok ? "0" : "1") + " to 65535); " + expected);
   }
   return Status::Ok();

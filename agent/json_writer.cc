@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "agent/internal/utf8.h"
 
@@ -73,6 +74,17 @@ std::string JsonQuote(std::string_view text) {
   out.reserve(text.size() + 2);
   AppendQuoted(out, text);
   return out;
+}
+
+std::string JsonNumberText(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  const bool whole = std::fabs(v) < 1e15 && v == std::trunc(v);
+  const auto [end, ec] =
+      whole ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed)
+            : std::to_chars(buf, buf + sizeof(buf), v);
+  if (ec != std::errc()) return "null";
+  return std::string(buf, end);
 }
 
 void JsonWriter::BeforeValue() {
@@ -147,18 +159,7 @@ JsonWriter& JsonWriter::Int(int64_t value) {
 
 JsonWriter& JsonWriter::Double(double value) {
   BeforeValue();
-  if (!std::isfinite(value)) {
-    out_ += "null";
-    return *this;
-  }
-  // Shortest text that reads back as the same double.
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
-  if (ec != std::errc()) {
-    out_ += "null";
-  } else {
-    out_.append(buf, end);
-  }
+  out_ += JsonNumberText(value);
   return *this;
 }
 

@@ -8,8 +8,9 @@
 //   w.EndObject();   // w.str() == {"name":"tcp","count":3}
 //
 // Strings are emitted as valid UTF-8 whatever their bytes: control
-// characters are escaped, invalid sequences become U+FFFD. Non-finite
-// doubles become null (JSON has no NaN). Misuse (a value where a key is
+// characters are escaped, invalid sequences become U+FFFD. Doubles are
+// written as JsonNumberText says (whole numbers in full); non-finite ones
+// become null (JSON has no NaN). Misuse (a value where a key is
 // due, unbalanced End*) is a programming error, asserted. Not synchronized.
 #ifndef LOUPE_AGENT_JSON_WRITER_H_
 #define LOUPE_AGENT_JSON_WRITER_H_
@@ -52,6 +53,13 @@ class JsonWriter {
 
 // `text` as a quoted JSON string literal, escaped as JsonWriter::String.
 std::string JsonQuote(std::string_view text);
+
+// The one text of a double in loupe's JSON, and wherever a number is shown
+// to operators next to it (alert messages): text that reads back as `v`,
+// whole numbers below 1e15 in full ("1000000" rather than "1e+06", as
+// operators read thresholds and rates), others the shortest round-trip
+// form ("0.25", "1e+100", "1e+15"). "null" for NaN and infinities.
+std::string JsonNumberText(double v);
 
 }  // namespace loupe
 

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "agent/internal/host_port.h"
+#include "agent/host_port.h"
 #include "agent/prometheus_text.h"
 
 namespace loupe::agent {
@@ -36,8 +36,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     std::string_view program) {
   std::string host;
   uint16_t port = 0;
-  if (!internal::SplitHostPort(host_port, &host, &port) &&
-      !internal::ParsePort(host_port, &port)) {
+  if (!SplitHostPort(host_port, &host, &port) && !ParsePort(host_port, &port)) {
     return Status::InvalidArgument("metrics listen '" + host_port +
                                    "': expected HOST:PORT, e.g. "
                                    "127.0.0.1:9470");

@@ -4,14 +4,10 @@
 #include <cmath>
 
 #include "agent/internal/utf8.h"
+#include "multilog/ascii.h"
 
 namespace loupe::agent {
 namespace {
-
-bool IsAsciiLetter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 
 void AppendEscaped(std::string* out, std::string_view s, bool quote) {
   internal::ForEachUtf8(

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "multilog/ascii.h"
 #include "multilog/units.h"
 
 namespace loupe {
@@ -22,24 +23,12 @@ constexpr std::string_view kTimeForms =
     "expected now, -10s, now-5m, an RFC 3339 time (2026-11-22T04:56:35Z, "
     "2026-11-22 05:56:35.250+01:00) or nanoseconds since the epoch";
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Consumes exactly `digits` decimal digits; their value, or nullopt.
 std::optional<int> TakeFixed(std::string_view& s, size_t digits) {
   if (s.size() < digits) return std::nullopt;
   int value = 0;
   for (size_t i = 0; i < digits; ++i) {
-    if (!IsDigit(s[i])) return std::nullopt;
+    if (!IsAsciiDigit(s[i])) return std::nullopt;
     value = value * 10 + (s[i] - '0');
   }
   s.remove_prefix(digits);
@@ -109,7 +98,7 @@ Result<uint64_t> ParseCalendarTime(std::string_view text) {
       if (TakeChar(s, '.') || TakeChar(s, ',')) {
         uint64_t scale = kNsPerSecond / 10;
         size_t digits = 0;
-        while (!s.empty() && IsDigit(s.front())) {
+        while (!s.empty() && IsAsciiDigit(s.front())) {
           fraction_ns += static_cast<uint64_t>(s.front() - '0') * scale;
           scale /= 10;
           s.remove_prefix(1);
@@ -167,21 +156,21 @@ Result<uint64_t> ParseCalendarTime(std::string_view text) {
 }  // namespace
 
 Result<uint64_t> ParseTime(std::string_view text, uint64_t now_ns) {
-  std::string_view s = Trim(text);
+  std::string_view s = TrimBlanks(text);
   if (s.empty()) return BadTime(text, "empty");
 
   // Relative forms.
   bool relative = false;
   if (s.substr(0, 3) == "now") {
     s.remove_prefix(3);
-    s = Trim(s);
+    s = TrimBlanks(s);
     if (s.empty()) return now_ns;
     relative = true;
   }
   if (s.front() == '-' || s.front() == '+') {
     const bool back = s.front() == '-';
     s.remove_prefix(1);
-    Result<std::chrono::nanoseconds> parsed = ParseDuration(Trim(s));
+    Result<std::chrono::nanoseconds> parsed = ParseDuration(TrimBlanks(s));
     if (!parsed.ok()) {
       return BadTime(
           text, "bad duration after the sign: " + parsed.status().message());
@@ -200,7 +189,7 @@ Result<uint64_t> ParseTime(std::string_view text, uint64_t now_ns) {
 
   // Nanoseconds since the epoch: all digits, but not a bare year.
   bool all_digits = true;
-  for (char c : s) all_digits = all_digits && IsDigit(c);
+  for (char c : s) all_digits = all_digits && IsAsciiDigit(c);
   if (all_digits && s.size() > 4) {
     uint64_t ns = 0;
     for (char c : s) {

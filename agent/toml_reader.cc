@@ -26,15 +26,6 @@ std::string Parent(const std::string& key) {
 
 // --- Pieces of messages -----------------------------------------------------
 
-std::string Quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
-
 std::string AtLine(int line) {
   return line > 0 ? " (line " + std::to_string(line) + ")" : "";
 }

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "agent/environment.h"
+#include "multilog/ascii.h"
 #include "multilog/status.h"
 
 namespace loupe::agent {
@@ -51,8 +52,8 @@ inline constexpr size_t kMaxTomlFileBytes = 1 << 20;
 
 // --- Pieces of messages -----------------------------------------------------
 
-// "\"text\"", with '"' and '\' escaped.
-std::string Quoted(std::string_view text);
+// "\"text\"", with '"' and '\' escaped (multilog/ascii.h's, the one rule).
+using ::loupe::Quoted;
 // " (line 12)", or "" for line 0.
 std::string AtLine(int line);
 // "a, b, c", or "none".

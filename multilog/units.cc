@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "multilog/ascii.h"
 namespace loupe {
 namespace {
 
@@ -11,17 +12,6 @@ using std::chrono::nanoseconds;
 __extension__ typedef unsigned __int128 Wide;
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
-
 // Digits with an optional fraction: *whole, *fraction and its *digits.
 // Returns the characters read, 0 if none.
 size_t ReadDecimal(std::string_view s, Wide* whole, Wide* fraction,
@@ -30,7 +20,7 @@ size_t ReadDecimal(std::string_view s, Wide* whole, Wide* fraction,
   *whole = 0;
   *fraction = 0;
   *fraction_digits = 0;
-  while (i < s.size() && IsDigit(s[i])) {
+  while (i < s.size() && IsAsciiDigit(s[i])) {
     if (i >= 20) return 0;  // more than fits a u64 with any unit
     *whole = *whole * 10 + static_cast<unsigned>(s[i] - '0');
     ++i;
@@ -38,7 +28,7 @@ size_t ReadDecimal(std::string_view s, Wide* whole, Wide* fraction,
   if (i == 0) return 0;
   if (i < s.size() && s[i] == '.') {
     size_t j = i + 1;
-    while (j < s.size() && IsDigit(s[j])) {
+    while (j < s.size() && IsAsciiDigit(s[j])) {
       if (*fraction_digits >= 18) return 0;
       *fraction = *fraction * 10 + static_cast<unsigned>(s[j] - '0');
       ++*fraction_digits;
@@ -54,16 +44,6 @@ Wide Pow10(int n) {
   Wide p = 1;
   while (n-- > 0) p *= 10;
   return p;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // "12.500" with trailing zeros (and a bare '.') removed.
@@ -82,14 +62,14 @@ std::string Trimmed(double value, int decimals) {
 
 Result<uint64_t> ParseSize(std::string_view text) {
   const std::string expected =
-      "expected a size like \"2GiB\", got " + Quote(text);
-  const std::string_view s = Trim(text);
+      "expected a size like \"2GiB\", got " + Quoted(text);
+  const std::string_view s = TrimBlanks(text);
   Wide whole;
   Wide fraction;
   int digits;
   const size_t n = ReadDecimal(s, &whole, &fraction, &digits);
   if (n == 0) return Status::InvalidArgument(expected);
-  std::string unit(Trim(s.substr(n)));
+  std::string unit(TrimBlanks(s.substr(n)));
   for (char& c : unit) c = Lower(c);
   struct Unit {
     std::string_view name;
@@ -122,7 +102,7 @@ Result<uint64_t> ParseSize(std::string_view text) {
       upper[0] = static_cast<char>(upper[0] - 'a' + 'A');
       const std::string number(s.substr(0, n));
       return Status::InvalidArgument(
-          "ambiguous size " + Quote(text) + ": write " + number + upper +
+          "ambiguous size " + Quoted(text) + ": write " + number + upper +
           "iB (powers of 1024) or " + number + upper + "B (powers of 1000)");
     }
     return Status::InvalidArgument(
@@ -131,12 +111,12 @@ Result<uint64_t> ParseSize(std::string_view text) {
   const Wide scaled_fraction = fraction * found->scale;
   const Wide divisor = Pow10(digits);
   if (scaled_fraction % divisor != 0) {
-    return Status::InvalidArgument("size " + Quote(text) +
+    return Status::InvalidArgument("size " + Quoted(text) +
                                    " is not a whole number of bytes");
   }
   const Wide bytes = whole * found->scale + scaled_fraction / divisor;
   if (bytes > std::numeric_limits<uint64_t>::max()) {
-    return Status::InvalidArgument("size " + Quote(text) +
+    return Status::InvalidArgument("size " + Quoted(text) +
                                    " is too large (at most 16EiB)");
   }
   return static_cast<uint64_t>(bytes);
@@ -146,8 +126,8 @@ Result<nanoseconds> ParseDuration(std::string_view text) {
   const std::string expected =
       "expected a duration like \"500ms\" or \"1h30m\" (units: ns, us, ms, "
       "s, m, h, d), got " +
-      Quote(text);
-  std::string_view s = Trim(text);
+      Quoted(text);
+  std::string_view s = TrimBlanks(text);
   if (s == "0") return nanoseconds(0);
   if (s.empty()) return Status::InvalidArgument(expected);
   struct Unit {
@@ -171,9 +151,10 @@ Result<nanoseconds> ParseDuration(std::string_view text) {
     int digits;
     const size_t n = ReadDecimal(s, &whole, &fraction, &digits);
     if (n == 0) return Status::InvalidArgument(expected);
-    s = Trim(s.substr(n));
+    s = TrimBlanks(s.substr(n));
     size_t u = 0;
-    while (u < s.size() && !IsDigit(s[u]) && s[u] != ' ' && s[u] != '.') ++u;
+    while (u < s.size() && !IsAsciiDigit(s[u]) && s[u] != ' ' && s[u] != '.')
+      ++u;
     const std::string_view unit = s.substr(0, u);
     const Unit* found = nullptr;
     for (const Unit& x : kUnits) {
@@ -181,22 +162,22 @@ Result<nanoseconds> ParseDuration(std::string_view text) {
     }
     if (found == nullptr) {
       if (unit.empty()) {
-        return Status::InvalidArgument("duration " + Quote(text) +
+        return Status::InvalidArgument("duration " + Quoted(text) +
                                        " needs a unit; " + expected);
       }
       return Status::InvalidArgument(expected);
     }
     const Wide divisor = Pow10(digits);
     if (fraction * found->ns % divisor != 0) {
-      return Status::InvalidArgument("duration " + Quote(text) +
+      return Status::InvalidArgument("duration " + Quoted(text) +
                                      " is not a whole number of nanoseconds");
     }
     total += whole * found->ns + fraction * found->ns / divisor;
     if (total > static_cast<Wide>(std::numeric_limits<int64_t>::max())) {
-      return Status::InvalidArgument("duration " + Quote(text) +
+      return Status::InvalidArgument("duration " + Quoted(text) +
                                      " is too long (at most about 292 years)");
     }
-    s = Trim(s.substr(u));
+    s = TrimBlanks(s.substr(u));
   }
   return nanoseconds(static_cast<int64_t>(total));
 }

@@ -74,7 +74,7 @@ TEST(JsonWriterTest, PlacesCommas) {
       .EndObject();
   EXPECT_TRUE(w.complete());
   EXPECT_EQ(w.str(),
-            "{\"name\":\"tcp\",\"n\":3,\"neg\":-4,\"list\":[1.5,1e+06,true,"
+            "{\"name\":\"tcp\",\"n\":3,\"neg\":-4,\"list\":[1.5,1000000,true,"
             "null,{}],\"nan\":null}");
 }
 
@@ -117,6 +117,26 @@ TEST(JsonWriterTest, DoublesRoundTripAndIntegersAreExact) {
       .Int(std::numeric_limits<int64_t>::min())
       .EndArray();
   EXPECT_EQ(ints.str(), "[18446744073709551615,-9223372036854775808]");
+}
+
+// One rule for doubles (the alert sinks' too): whole numbers below 1e15 in
+// full, everything else the shortest text that reads back.
+TEST(JsonNumberTextTest, WholeNumbersInFullOthersShortest) {
+  EXPECT_EQ(JsonNumberText(0), "0");
+  EXPECT_EQ(JsonNumberText(-0.0), "-0");
+  EXPECT_EQ(JsonNumberText(1e6), "1000000");
+  EXPECT_EQ(JsonNumberText(-2.5e6), "-2500000");
+  EXPECT_EQ(JsonNumberText(999999999999999.0), "999999999999999");
+  EXPECT_EQ(JsonNumberText(1e15), "1e+15");
+  EXPECT_EQ(JsonNumberText(1e100), "1e+100");
+  EXPECT_EQ(JsonNumberText(0.25), "0.25");
+  EXPECT_EQ(JsonNumberText(1.5e6 + 0.5), "1500000.5");
+  EXPECT_EQ(JsonNumberText(5e-324), "5e-324");
+  EXPECT_EQ(JsonNumberText(std::nan("")), "null");
+  EXPECT_EQ(JsonNumberText(-std::numeric_limits<double>::infinity()), "null");
+  JsonWriter w;
+  w.BeginArray().Double(1e6).Double(1e15).EndArray();
+  EXPECT_EQ(w.str(), "[1000000,1e+15]");
 }
 
 }  // namespace
