@@ -87,6 +87,8 @@ Status Agent::StartParts() {
   // 2. Multilogs and their startup programs.
   RegistryOptions ropt;
   ropt.host = config_.host;
+  ropt.alert_log.max_alerts = config_.alerts.log_max_alerts;
+  ropt.alert_log.max_age = config_.alerts.log_max_age;
   registry_ = std::make_unique<MultilogRegistry>(ropt, dispatcher_.get());
   for (const MultilogConfig& m : config_.multilogs) {
     const std::string where =

@@ -62,7 +62,7 @@ void AlertDispatcher::Submit(const AlertEvent& event) {
   {
     std::lock_guard<std::mutex> lock(subscriptions_mu_);
     for (AlertSubscription* s : subscriptions_) {
-      if (s->Takes(event)) s->Offer(shared);
+      if (s->Takes(event)) s->Notify();
     }
   }
   for (auto& lane : lanes_) {
@@ -95,13 +95,18 @@ AlertLog::Subscriber AlertDispatcher::SubscriberFor(
   };
 }
 
-std::unique_ptr<AlertSubscription> AlertDispatcher::Subscribe(
+Result<std::unique_ptr<AlertSubscription>> AlertDispatcher::Subscribe(
     SubscriptionFilter filter) {
   std::unique_ptr<AlertSubscription> s(
-      new AlertSubscription(this, std::move(filter), options_.queue_capacity));
+      new AlertSubscription(this, std::move(filter)));
   std::lock_guard<std::mutex> lock(subscriptions_mu_);
   if (stopped_) {
     s->Close();
+  } else if (subscriptions_.size() >= options_.max_subscriptions) {
+    s->Close();
+    return Status::ResourceExhausted(
+        std::to_string(subscriptions_.size()) +
+        " alert subscriptions are open, the agent's limit; end one first");
   } else {
     subscriptions_.insert(s.get());
   }
@@ -110,12 +115,11 @@ std::unique_ptr<AlertSubscription> AlertDispatcher::Subscribe(
 
 void AlertDispatcher::Unsubscribe(AlertSubscription* subscription) {
   std::lock_guard<std::mutex> lock(subscriptions_mu_);
-  subscriptions_.erase(subscription);
-  // What was still queued is dropped: the identity holds for ended ones.
-  SinkStats s = subscription->stats();
+  if (subscriptions_.erase(subscription) == 0) return;  // never admitted
+  const SinkStats s = subscription->stats();
   ended_.submitted += s.submitted;
   ended_.sent += s.sent;
-  ended_.dropped += s.dropped + s.queued;
+  ended_.dropped += s.dropped;
 }
 
 SinkStats AlertDispatcher::subscriber_stats() const {
@@ -239,18 +243,16 @@ struct AlertSubscription::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   // Guarded by mu.
-  std::deque<std::shared_ptr<const AlertEvent>> queue;
+  uint64_t notified = 0;  // alerts taken since the previous Wait
   SinkStats stats;
-  uint64_t dropped_unreported = 0;  // since the previous Wait
   bool wake = false;
   bool closed = false;
 };
 
 AlertSubscription::AlertSubscription(AlertDispatcher* dispatcher,
-                                     SubscriptionFilter filter, size_t capacity)
+                                     SubscriptionFilter filter)
     : dispatcher_(dispatcher),
       filter_(std::move(filter)),
-      capacity_(capacity),
       state_(std::make_unique<State>()) {
   state_->stats.name = "grpc-subscriber";
   state_->stats.type = "grpc";
@@ -263,33 +265,23 @@ bool AlertSubscription::Takes(const AlertEvent& event) const {
          (filter_.trigger.empty() || event.alert.trigger == filter_.trigger);
 }
 
-void AlertSubscription::Offer(const std::shared_ptr<const AlertEvent>& event) {
+void AlertSubscription::Notify() {
   {
     std::lock_guard<std::mutex> lock(state_->mu);
-    ++state_->stats.submitted;
-    if (state_->closed || state_->queue.size() >= capacity_) {
-      ++state_->stats.dropped;
-      ++state_->dropped_unreported;
-      return;
-    }
-    state_->queue.push_back(event);
+    ++state_->notified;
   }
   state_->cv.notify_one();
 }
 
-uint64_t AlertSubscription::Wait(std::chrono::milliseconds timeout,
-                                 std::vector<AlertEvent>* out) {
+uint64_t AlertSubscription::Wait(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(state_->mu);
   state_->cv.wait_for(lock, timeout, [&] {
-    return !state_->queue.empty() || state_->wake || state_->closed;
+    return state_->notified > 0 || state_->wake || state_->closed;
   });
   state_->wake = false;
-  for (const auto& event : state_->queue) out->push_back(*event);
-  state_->stats.sent += state_->queue.size();
-  state_->queue.clear();
-  const uint64_t dropped = state_->dropped_unreported;
-  state_->dropped_unreported = 0;
-  return dropped;
+  const uint64_t n = state_->notified;
+  state_->notified = 0;
+  return n;
 }
 
 void AlertSubscription::Wake() {
@@ -313,11 +305,16 @@ bool AlertSubscription::closed() const {
   return state_->closed;
 }
 
+void AlertSubscription::Count(uint64_t sent, uint64_t lost) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->stats.submitted += sent + lost;
+  state_->stats.sent += sent;
+  state_->stats.dropped += lost;
+}
+
 SinkStats AlertSubscription::stats() const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  SinkStats s = state_->stats;
-  s.queued = state_->queue.size();
-  return s;
+  return state_->stats;
 }
 
 }  // namespace loupe::agent

@@ -1,35 +1,43 @@
 // AlertDispatcher: the one fan-out of an agent's alerts. Every multilog's
 // AlertLog feeds it (the registry subscribes each multilog it opens:
 // configured, created over RPC, re-created after a drop), and it serves two
-// kinds of consumers with one queue policy and one set of counters:
+// kinds of consumers:
 //   - sinks (agent/alert_sinks.h), each with a worker thread that delivers
-//     and retries;
-//   - subscriptions (the gRPC SubscribeAlerts streams), bounded queues that
-//     their stream's thread drains with Wait.
-// Each consumer has its own queue of at most queue_capacity alerts; an
-// alert that finds it full is dropped for that consumer (and only that
-// one) and counted. Submit never waits for a consumer.
+//     and retries, from its own queue of at most queue_capacity alerts; an
+//     alert that finds it full is dropped for that sink (and only that one)
+//     and counted;
+//   - subscriptions (the gRPC SubscribeAlerts streams): readers with a
+//     cursor over the alert logs themselves. The dispatcher holds no copies
+//     for them; Submit only wakes those whose filter takes the alert, and
+//     the stream reads what is new from the logs (AlertLog::ReadAfter). A
+//     slow reader falls behind in the log instead of losing alerts; it
+//     loses only what the log's retention retired before it read it. At
+//     most max_subscriptions at once.
+// Submit never waits for a consumer.
 //
 // Threads: Submit may be called from any thread (in practice AlertLog
 // subscriber callbacks on the monitor threads): it copies the event once
-// and, per consumer, holds that consumer's mutex only to push a pointer.
-// Subscribe, a subscription's Wait/Wake and its destruction, stats(),
+// and, per sink, holds that sink's mutex only to push a pointer.
+// Subscribe, a subscription's Wait/Wake/Count and its destruction, stats(),
 // subscriber_stats() and Stop may be called from any thread.
 //
-// Accounting, per consumer, exact whenever stats are taken:
+// Accounting, per sink, exact whenever stats are taken:
 //   submitted == sent + failed + dropped + queued + in_flight
-//   submitted  alerts offered to the consumer (a subscription is offered
-//              only those its filter takes)
-//   sent       delivered by the sink, or taken by the subscription's Wait
+//   submitted  alerts offered to the sink
+//   sent       delivered by the sink
 //   queued     alerts waiting; at most queue_capacity (the one a sink is
 //              delivering is in_flight, not queued)
-//   in_flight  sinks: 0 or 1, the alert being delivered or retried
-//   dropped    the queue was full, Submit came after Stop, Stop's drain
-//              deadline passed while the alert was waiting, or the
-//              subscription ended with alerts still queued
-//   failed     sinks: every one of max_attempts attempts returned an error
-//   errors     sinks: failed attempts (retries included) and failed Ticks;
-//              the latest message is last_error
+//   in_flight  0 or 1, the alert being delivered or retried
+//   dropped    the queue was full, Submit came after Stop, or Stop's drain
+//              deadline passed while the alert was waiting
+//   failed     every one of max_attempts attempts returned an error
+//   errors     failed attempts (retries included) and failed Ticks; the
+//              latest message is last_error
+// Per subscription (what its stream reports with Count):
+//   submitted == sent + dropped, queued == in_flight == failed == 0
+//   sent       alerts written to the stream (replayed and live)
+//   dropped    alerts the stream reported lost (retired from a log before
+//              the stream read them)
 // subscriber_stats() sums every subscription the dispatcher has had, live
 // and ended, into one row (name "grpc-subscribers", type "grpc").
 //
@@ -56,8 +64,10 @@
 namespace loupe::agent {
 
 struct DispatcherOptions {
-  // Per consumer (sink or subscription), alerts waiting; at least 1.
+  // Per sink, alerts waiting; at least 1.
   size_t queue_capacity = 1024;
+  // Subscriptions open at once; Subscribe beyond is kResourceExhausted.
+  size_t max_subscriptions = 64;
   int max_attempts = 4;  // per alert and sink, the first included; >= 1
   std::chrono::milliseconds first_backoff{100};  // doubled per retry
   std::chrono::milliseconds max_backoff{2000};
@@ -100,8 +110,8 @@ class AlertDispatcher {
 
   const DispatcherOptions& options() const { return options_; }
 
-  // Queues `event` for every sink and every subscription that takes it, or
-  // counts it dropped for each whose queue is full. Never waits.
+  // Queues `event` for every sink, or counts it dropped for each whose
+  // queue is full, and wakes every subscription that takes it. Never waits.
   void Submit(const AlertEvent& event);
 
   // A callback for AlertLog::Subscribe that submits each alert of
@@ -113,9 +123,11 @@ class AlertDispatcher {
       std::chrono::nanoseconds period = std::chrono::nanoseconds::zero(),
       uint64_t incarnation = 0);
 
-  // A bounded consumer of every alert submitted from now on that `filter`
-  // takes. After Stop, the subscription is closed at once.
-  std::unique_ptr<AlertSubscription> Subscribe(SubscriptionFilter filter);
+  // A subscription woken by every alert submitted from now on that
+  // `filter` takes. After Stop, the subscription is closed at once.
+  // kResourceExhausted: max_subscriptions are open.
+  Result<std::unique_ptr<AlertSubscription>> Subscribe(
+      SubscriptionFilter filter);
 
   // The sinks, in the order they were given.
   std::vector<SinkStats> stats() const;
@@ -145,40 +157,39 @@ class AlertDispatcher {
   SinkStats ended_;  // counts of ended subscriptions; subscriptions_mu_
 };
 
-// One bounded consumer of an AlertDispatcher; leaves it when destroyed.
-// Wait and Wake may be called from any thread; typically one thread Waits
-// and another Wakes it.
+// One reader of the alert logs, woken by an AlertDispatcher; leaves it
+// when destroyed. Wait and Wake may be called from any thread; typically
+// one thread Waits (and reads the logs) and another Wakes it.
 class AlertSubscription {
  public:
   ~AlertSubscription();
   AlertSubscription(const AlertSubscription&) = delete;
   AlertSubscription& operator=(const AlertSubscription&) = delete;
 
-  // Waits until alerts are queued, Wake is called, the dispatcher stops or
-  // `timeout` passes; then moves every queued alert into *out (appending,
-  // in submission order) and returns how many were dropped for this
-  // subscription since the previous Wait.
-  uint64_t Wait(std::chrono::milliseconds timeout,
-                std::vector<AlertEvent>* out);
+  // Waits until an alert the filter takes was submitted since the previous
+  // Wait, Wake is called, the dispatcher stops or `timeout` passes; returns
+  // how many such alerts were submitted since the previous Wait (the
+  // caller reads them from the logs).
+  uint64_t Wait(std::chrono::milliseconds timeout);
   // Ends the current (or next) Wait early.
   void Wake();
   // The dispatcher has stopped: nothing more will arrive.
   bool closed() const;
+  // The stream wrote `sent` alerts and reported `lost` ones lost.
+  void Count(uint64_t sent, uint64_t lost);
+  const SubscriptionFilter& filter() const { return filter_; }
   // This subscription's own counters (name "grpc-subscriber").
   SinkStats stats() const;
 
  private:
   friend class AlertDispatcher;
-  AlertSubscription(AlertDispatcher* dispatcher, SubscriptionFilter filter,
-                    size_t capacity);
+  AlertSubscription(AlertDispatcher* dispatcher, SubscriptionFilter filter);
   bool Takes(const AlertEvent& event) const;
-  // Queues `event`, or counts it dropped when the queue is full or closed.
-  void Offer(const std::shared_ptr<const AlertEvent>& event);
+  void Notify();
   void Close();
 
   AlertDispatcher* const dispatcher_;
   const SubscriptionFilter filter_;
-  const size_t capacity_;
   struct State;
   std::unique_ptr<State> state_;
 };

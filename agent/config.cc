@@ -34,6 +34,8 @@ constexpr uint32_t kMaxWriters = 16;
 constexpr uint32_t kMaxBurst = 512;
 constexpr uint32_t kMaxRingSize = 1u << 24;
 constexpr uint32_t kMaxAlertQueue = 1u << 20;
+constexpr uint64_t kMaxAlertLogAlerts = 10'000'000;
+constexpr auto kMaxAlertLogAge = std::chrono::hours(24 * 365);
 // DataLog's block_records range (data_log.cc).
 constexpr uint32_t kMinBlockRecords = 1024;
 constexpr uint32_t kMaxBlockRecords = 1u << 24;
@@ -189,6 +191,8 @@ void DecodeAlerts(ValueReader& reader, const toml::table& table,
                   AlertsConfig* a) {
   TableReader t(reader, table, "alerts");
   t.Unsigned("queue", &a->queue);
+  t.Unsigned("log_max_alerts", &a->log_max_alerts);
+  t.Duration("log_max_age", &a->log_max_age);
   t.Tables("sink", &a->sinks, DecodeSink);
   t.RejectUnknown();
 }
@@ -577,6 +581,18 @@ void Validate(const AgentConfig& c, ErrorReport& r) {
     r.Check("alerts.queue", "must be from 1 to " +
                                 std::to_string(kMaxAlertQueue) + ", got " +
                                 std::to_string(c.alerts.queue));
+  }
+  if (c.alerts.log_max_alerts < 1 ||
+      c.alerts.log_max_alerts > kMaxAlertLogAlerts) {
+    r.Check("alerts.log_max_alerts",
+            "must be from 1 to " + std::to_string(kMaxAlertLogAlerts) +
+                ", got " + std::to_string(c.alerts.log_max_alerts));
+  }
+  if (c.alerts.log_max_age.count() < 0 ||
+      c.alerts.log_max_age > kMaxAlertLogAge) {
+    r.Check("alerts.log_max_age",
+            "must be from 0 (no limit) to 365 days, got " +
+                std::to_string(c.alerts.log_max_age.count()) + " ns");
   }
   for (size_t i = 0; i < c.alerts.sinks.size(); ++i) {
     const AlertSinkConfig& s = c.alerts.sinks[i];

@@ -114,6 +114,11 @@ struct AlertSinkConfig {
 
 struct AlertsConfig {
   uint32_t queue = 1024;  // per sink; alerts beyond it are dropped, counted
+  // Each multilog's alert log (what SubscribeAlerts replays after a cursor)
+  // keeps at most log_max_alerts alerts and none more than log_max_age
+  // older than its newest one (0: no age limit).
+  uint64_t log_max_alerts = 100'000;
+  std::chrono::nanoseconds log_max_age = std::chrono::hours(24);
   std::vector<AlertSinkConfig> sinks;
 };
 

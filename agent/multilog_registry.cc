@@ -74,6 +74,13 @@ struct MultilogRegistry::Entry {
 MultilogRegistry::MultilogRegistry(RegistryOptions options,
                                    AlertDispatcher* alerts)
     : options_(std::move(options)),
+      incarnation_(
+          options_.incarnation != 0
+              ? options_.incarnation
+              : static_cast<uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count())),
       own_alerts_(alerts == nullptr
                       ? std::make_unique<AlertDispatcher>(
                             std::vector<std::unique_ptr<AlertSink>>())
@@ -184,8 +191,15 @@ Result<std::shared_ptr<Multilog>> MultilogRegistry::Register(
     }
   }
 
+  MultilogOptions with_alerts = options;
+  with_alerts.alerts.max_alerts = options_.alert_log.max_alerts;
+  with_alerts.alerts.max_age = options_.alert_log.max_age;
+  with_alerts.alerts.incarnation = incarnation_;
+  if (auto it = dropped_sequences_.find(name); it != dropped_sequences_.end()) {
+    with_alerts.alerts.first_sequence = it->second + 1;
+  }
   Result<std::unique_ptr<Multilog>> opened =
-      Multilog::Open(std::string(name), schema, options, report);
+      Multilog::Open(std::string(name), schema, with_alerts, report);
   if (!opened.ok()) return opened.status();
 
   auto entry = std::make_shared<Entry>();
@@ -224,6 +238,7 @@ Status MultilogRegistry::Drop(std::string_view name) {
     entries_.erase(it);
   }
   dropped->log->alerts().Unsubscribe(dropped->alert_subscription);
+  dropped_sequences_[dropped->name] = dropped->log->alerts().last_sequence();
   // Closed here unless a query, stream or lease still holds it. A durable
   // one is waited for, so that re-creating it right away reopens its files.
   if (!dropped->directory.empty()) {

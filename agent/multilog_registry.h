@@ -22,9 +22,14 @@
 // subscribed to the registry's AlertDispatcher before anyone can add a
 // trigger to it, and unsubscribed when it is dropped, so the dispatcher
 // (the sinks and the gRPC subscribers) sees every alert of every hosted
-// multilog. Each opened multilog gets a new incarnation number, carried by
-// its alert events and by HostedMultilog. The dispatcher must outlive the
-// registry.
+// multilog. Each opened multilog gets a new internal incarnation number,
+// carried by its alert events and by HostedMultilog. The alerts themselves
+// carry the registry's incarnation() -- the agent's start time -- and
+// their per-multilog sequence: (incarnation, multilog, sequence) is the
+// wire cursor. A multilog dropped and re-created in the same incarnation
+// continues its alert sequences where the dropped one ended (a durable
+// one continues from its file), so a sequence never names two alerts of
+// one incarnation. The dispatcher must outlive the registry.
 #ifndef LOUPE_AGENT_MULTILOG_REGISTRY_H_
 #define LOUPE_AGENT_MULTILOG_REGISTRY_H_
 
@@ -78,6 +83,12 @@ struct RegistryOptions {
   std::string directory_root;
   // The host name the alert events carry.
   std::string host;
+  // The agent's start time (ns) that alerts carry; 0: the wall clock when
+  // the registry is made.
+  uint64_t incarnation = 0;
+  // Bounds of every multilog's alert log (its incarnation, directory and
+  // first sequence are the registry's to set).
+  AlertLogOptions alert_log;
 };
 
 // Multilog names: [A-Za-z_][A-Za-z0-9_.-]*, at most kMaxNameBytes.
@@ -105,6 +116,8 @@ class MultilogRegistry {
 
   const RegistryOptions& options() const { return options_; }
   AlertDispatcher& alerts() const { return *alerts_; }
+  // RegistryOptions::incarnation, resolved.
+  uint64_t incarnation() const { return incarnation_; }
 
   // Validates the spec, opens the multilog and registers it.
   // kInvalidArgument: bad name, schema or options (with the reason);
@@ -148,10 +161,14 @@ class MultilogRegistry {
                                              OpenReport* report);
 
   const RegistryOptions options_;
+  const uint64_t incarnation_;
   std::unique_ptr<AlertDispatcher> own_alerts_;  // when none was given
   AlertDispatcher* const alerts_;
   uint64_t next_incarnation_ = 1;  // create_mu_
-  std::mutex create_mu_;           // serializes Create and Drop
+  // The last alert sequence of each multilog dropped in this incarnation.
+  std::map<std::string, uint64_t, std::less<>>
+      dropped_sequences_;  // create_mu_
+  std::mutex create_mu_;   // serializes Create and Drop
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;  // mu_
 };

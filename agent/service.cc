@@ -7,7 +7,6 @@
 namespace loupe::agent {
 
 using service_internal::kMethodNames;
-using service_internal::WallNs;
 
 AgentService::AgentService(MultilogRegistry* registry, std::string host,
                            PipelineStatsSource pipeline_stats)
@@ -15,7 +14,7 @@ AgentService::AgentService(MultilogRegistry* registry, std::string host,
       host_(std::move(host)),
       pipeline_stats_(std::move(pipeline_stats)),
       started_(std::chrono::steady_clock::now()),
-      start_time_ns_(WallNs()) {}
+      start_time_ns_(registry->incarnation()) {}
 
 AgentService::~AgentService() { Shutdown(); }
 

@@ -1,5 +1,5 @@
-// AgentService: alerts (GetAlerts, paged, and SubscribeAlerts, a bounded
-// consumer of the registry's AlertDispatcher).
+// AgentService: alerts (GetAlerts, paged; SubscribeAlerts is in
+// service_alert_stream.cc).
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -25,17 +25,10 @@ using service_internal::CheckWindow;
 using service_internal::ClientGone;
 using service_internal::EndOf;
 using service_internal::Invalid;
-using service_internal::kNoEnd;
-using service_internal::Unavailable;
 
 namespace {
 
 constexpr size_t kAlertChunk = 1000;
-// How long a subscription waits for alerts before it checks for
-// cancellation and shutdown.
-constexpr auto kSubscriptionSlice = std::chrono::milliseconds(100);
-// How often a subscription to one multilog checks that it still exists.
-constexpr auto kSubscriptionRecheck = std::chrono::milliseconds(500);
 
 }  // namespace
 
@@ -52,6 +45,7 @@ void AgentService::FillAlert(const std::string& multilog, const Alert& alert,
   out->set_threshold(alert.threshold);
   out->set_window_start_ns(alert.window_start_ns);
   out->set_window_end_ns(alert.window_end_ns);
+  out->set_incarnation(alert.incarnation);
 }
 
 grpc::Status AgentService::GetAlerts(
@@ -145,95 +139,6 @@ grpc::Status AgentService::GetAlerts(
       return ClientGone();
     }
     return grpc::Status::OK;
-  });
-}
-
-grpc::Status AgentService::SubscribeAlerts(
-    grpc::ServerContext* context, const v1::SubscribeAlertsRequest* request,
-    grpc::ServerWriter<v1::AlertEvent>* writer) {
-  return Serve(kSubscribeAlerts, [&]() -> grpc::Status {
-    const std::string& only = request->multilog();
-    const std::string& trigger = request->trigger();
-    if (!only.empty()) {
-      Result<std::shared_ptr<Multilog>> ml = registry_->Find(only);
-      if (!ml.ok()) return ToGrpcStatus(ml.status());
-    }
-    // Live alerts queue from here on; the replay below is told apart from
-    // them by (multilog, incarnation, sequence).
-    std::unique_ptr<AlertSubscription> sub =
-        registry_->alerts().Subscribe(SubscriptionFilter{only, trigger});
-    {
-      std::lock_guard<std::mutex> lock(subscriptions_mu_);
-      if (shutting_down()) return Unavailable();
-      subscriptions_.insert(sub.get());
-    }
-    struct Leave {
-      AgentService* service;
-      AlertSubscription* sub;
-      ~Leave() {
-        std::lock_guard<std::mutex> lock(service->subscriptions_mu_);
-        service->subscriptions_.erase(sub);
-      }
-    } leave{this, sub.get()};
-
-    auto send = [&](const std::string& name, const Alert& alert,
-                    uint64_t lost) {
-      v1::AlertEvent event;
-      FillAlert(name, alert, event.mutable_alert());
-      event.set_lost(lost);
-      return writer->Write(event);
-    };
-
-    // The replay: alerts since since_ns, in answer order.
-    std::map<std::pair<std::string, uint64_t>, uint64_t> replayed;  // max seq
-    std::vector<std::pair<std::string, Alert>> replay;
-    if (request->since_ns() != 0) {
-      for (const HostedMultilog& h : registry_->List()) {
-        if (!only.empty() && h.name != only) continue;
-        for (Alert& alert :
-             h.multilog->GetAlerts(request->since_ns(), kNoEnd, trigger, 0)) {
-          uint64_t& max = replayed[{h.name, h.incarnation}];
-          max = std::max(max, alert.sequence);
-          replay.emplace_back(h.name, std::move(alert));
-        }
-      }
-    }
-    std::sort(replay.begin(), replay.end(), [](const auto& x, const auto& y) {
-      return std::tie(x.second.time_ns, x.first, x.second.sequence) <
-             std::tie(y.second.time_ns, y.first, y.second.sequence);
-    });
-    for (const auto& [name, alert] : replay) {
-      if (!send(name, alert, 0)) return ClientGone();
-    }
-    // Tells the client the stream is live (gRPC sends headers lazily, with
-    // the first message).
-    if (replay.empty()) writer->SendInitialMetadata();
-
-    auto last_check = std::chrono::steady_clock::now();
-    uint64_t lost = 0;  // dropped for this stream, not yet reported
-    std::vector<AlertEvent> batch;
-    for (;;) {
-      batch.clear();
-      lost += sub->Wait(kSubscriptionSlice, &batch);
-      if (shutting_down() || sub->closed()) return Unavailable();
-      if (context->IsCancelled()) return Cancelled();
-      for (const AlertEvent& e : batch) {
-        auto it = replayed.find({e.multilog, e.incarnation});
-        if (it != replayed.end() && e.alert.sequence <= it->second) {
-          continue;  // already sent by the replay
-        }
-        if (!send(e.multilog, e.alert, lost)) return ClientGone();
-        lost = 0;
-      }
-      const auto now = std::chrono::steady_clock::now();
-      if (!only.empty() && now - last_check >= kSubscriptionRecheck) {
-        last_check = now;
-        if (!registry_->Find(only).ok()) {
-          return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              "multilog '" + only + "' was dropped");
-        }
-      }
-    }
   });
 }
 

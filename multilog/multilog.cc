@@ -88,11 +88,13 @@ std::string Names(const Entries& entries, Fn name_of) {
 }  // namespace
 
 Multilog::Multilog(std::string name, const MultilogOptions& options,
-                   std::unique_ptr<DataLog> data)
+                   std::unique_ptr<DataLog> data,
+                   std::unique_ptr<AlertLog> alerts)
     : name_(std::move(name)),
       options_(options),
       bucket_ns_(static_cast<uint64_t>(options.bucket.count())),
-      data_(std::move(data)) {
+      data_(std::move(data)),
+      alerts_(std::move(alerts)) {
   set_owner_ = std::make_shared<const ControlSet>();
   set_.store(set_owner_.get(), std::memory_order_release);
 }
@@ -109,8 +111,20 @@ Result<std::unique_ptr<Multilog>> Multilog::Open(std::string name,
   Result<std::unique_ptr<DataLog>> data =
       DataLog::Open(schema, options.data, report);
   if (!data.ok()) return data.status().Annotate("multilog '" + name + "'");
-  std::unique_ptr<Multilog> log(
-      new Multilog(std::move(name), options, std::move(data).value()));
+  AlertLogOptions alert_options = options.alerts;
+  if (options.data.mode != StorageMode::kInMemory) {
+    alert_options.directory = options.data.directory;
+    alert_options.sync = options.data.mode == StorageMode::kDurable;
+  } else {
+    alert_options.directory.clear();
+  }
+  Result<std::unique_ptr<AlertLog>> alerts = AlertLog::Open(alert_options);
+  if (!alerts.ok()) {
+    return alerts.status().Annotate("multilog '" + name + "': alert log");
+  }
+  std::unique_ptr<Multilog> log(new Multilog(std::move(name), options,
+                                             std::move(data).value(),
+                                             std::move(alerts).value()));
   if (options.start_monitor) {
     log->monitor_ = std::thread([m = log.get()] { m->MonitorLoop(); });
   }
@@ -830,7 +844,7 @@ size_t Multilog::EvaluateDueTriggers(uint64_t now_ns, uint64_t* next_due_ns) {
       alert.threshold = t->spec.threshold;
       alert.window_start_ns = begin;
       alert.window_end_ns = end;
-      alerts_.Append(std::move(alert));
+      alerts_->Append(std::move(alert));
       ++fired;
     }
     if (t->next_window_end <= last_end) {

@@ -75,6 +75,10 @@ struct MultilogOptions {
   // The monitor evaluates a window once it ended this long ago, so that its
   // buckets are complete and visible.
   std::chrono::nanoseconds trigger_grace = std::chrono::milliseconds(20);
+  // Bounds and the incarnation of the alert log. Its directory and sync
+  // are taken from `data`: a durable multilog keeps its alert log in its
+  // directory.
+  AlertLogOptions alerts;
 };
 
 struct TriggerOptions {
@@ -210,9 +214,10 @@ class Multilog {
   std::vector<Alert> GetAlerts(uint64_t t0_ns, uint64_t t1_ns,
                                const std::string& trigger = "",
                                size_t limit = 0) const {
-    return alerts_.Get(t0_ns, t1_ns, trigger, limit);
+    return alerts_->Get(t0_ns, t1_ns, trigger, limit);
   }
-  AlertLog& alerts() { return alerts_; }
+  AlertLog& alerts() { return *alerts_; }
+  const AlertLog& alerts() const { return *alerts_; }
 
   // Evaluates every trigger on the windows that ended at or before `now_ns`
   // and were not evaluated yet (at most 1000 per trigger per call); returns
@@ -236,7 +241,7 @@ class Multilog {
   struct ControlSet;
 
   Multilog(std::string name, const MultilogOptions& options,
-           std::unique_ptr<DataLog> data);
+           std::unique_ptr<DataLog> data, std::unique_ptr<AlertLog> alerts);
 
   // Writer side.
   uint64_t Arm(std::atomic<uint64_t>& start) const;
@@ -285,7 +290,7 @@ class Multilog {
   mutable std::mutex control_mu_;
   std::vector<std::shared_ptr<TriggerEntry>> triggers_;  // control_mu_
 
-  AlertLog alerts_;
+  std::unique_ptr<AlertLog> alerts_;
 
   std::mutex monitor_mu_;
   std::condition_variable monitor_cv_;

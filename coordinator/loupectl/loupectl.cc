@@ -469,6 +469,12 @@ void BuildCli(Cli& cli) {
                    "Stream alerts as they fire (SubscribeAlerts); with "
                    "--since, stored ones first");
   alerts
+      ->add_option("--after", a.after,
+                   "With --follow: resume after this cursor, "
+                   "MULTILOG=INCARNATION:SEQUENCE[,...] (printed on exit)")
+      ->type_name("CURSOR")
+      ->needs("--follow");
+  alerts
       ->add_option("--since", a.since,
                    "Alerts at or after this time (default: every stored "
                    "one; with --follow, only new ones)")

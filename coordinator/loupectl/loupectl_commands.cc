@@ -21,6 +21,7 @@
 #include "agent/client/agent_client.h"
 #include "agent/json_writer.h"
 #include "agent/time_text.h"
+#include "coordinator/loupectl/alert_cursor_text.h"
 #include "coordinator/loupectl/answer_format.h"
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/proto_json.h"
@@ -622,6 +623,28 @@ int AlertsFollow(Session& s, uint64_t since) {
   if (s.args().multilog_given) r.set_multilog(s.multilog());
   r.set_since_ns(since);
   r.set_trigger(s.args().trigger);
+  // The position to resume from: --after, advanced by every alert seen;
+  // printed (on stderr) when the stream ends.
+  AlertCursorText cursor;
+  if (!s.args().after.empty()) {
+    Result<AlertCursorText> parsed = ParseAlertCursor(s.args().after);
+    if (!parsed.ok()) return s.Usage(parsed.status().message());
+    cursor = std::move(parsed).value();
+    for (const auto& [name, p] : cursor) {
+      v1::AlertCursor& c = (*r.mutable_after())[name];
+      c.set_incarnation(p.incarnation);
+      c.set_sequence(p.sequence);
+    }
+  }
+  struct PrintCursor {
+    const AlertCursorText& cursor;
+    ~PrintCursor() {
+      if (!cursor.empty()) {
+        std::fprintf(stderr, "resume with: --after %s\n",
+                     FormatAlertCursor(cursor).c_str());
+      }
+    }
+  } print_cursor{cursor};
   std::unique_ptr<grpc::ClientContext> context =
       s.client().Context(/*deadline=*/false);
   grpc::ClientContext* raw = context.get();
@@ -635,6 +658,16 @@ int AlertsFollow(Session& s, uint64_t since) {
   bool output_gone = false;
   while (reader->Read(&event)) {
     reached = true;
+    if (event.synced() || event.heartbeat()) {
+      if (s.json() && event.synced() && !s.Print("{\"synced\":true}\n")) {
+        output_gone = true;
+        raw->TryCancel();
+        break;
+      }
+      continue;
+    }
+    cursor[event.alert().multilog()] = {event.alert().incarnation(),
+                                        event.alert().sequence()};
     std::string line;
     if (s.json()) {
       JsonWriter json;
@@ -643,8 +676,13 @@ int AlertsFollow(Session& s, uint64_t since) {
     } else {
       if (event.lost() > 0) {
         line += "(" + std::to_string(event.lost()) +
-                " alerts lost before the next one: loupectl read too "
-                "slowly)\n";
+                " alerts lost before the next one: the agent's alert log "
+                "retired them before loupectl read them)\n";
+      }
+      if (event.cursor_reset()) {
+        line += "(the cursor named an earlier life of " +
+                event.alert().multilog() +
+                "'s alert log: replaying it from its start)\n";
       }
       line += AlertLine(event.alert()) + "\n";
     }

@@ -93,6 +93,7 @@ struct CommandArgs {
 
   // alerts.
   bool follow = false;
+  std::string after;  // alerts --follow --after CURSOR (alert_cursor_text.h)
   std::string since;
   std::string trigger;
 

@@ -278,6 +278,8 @@ TEST(AgentProcessTest, AlertStreamsWhileATriggerFires) {
   auto reader = stub->SubscribeAlerts(&ctx, req);
   v1::AlertEvent ev;
   ASSERT_TRUE(reader->Read(&ev)) << agent.err();
+  EXPECT_TRUE(ev.synced());
+  ASSERT_TRUE(reader->Read(&ev)) << agent.err();
   EXPECT_EQ(ev.alert().trigger(), "busy");
   EXPECT_EQ(ev.alert().multilog(), "packets");
   EXPECT_GT(ev.alert().value(), 100);

@@ -1,8 +1,9 @@
 // AlertDispatcher's subscriptions -- the bounded consumers the gRPC
-// SubscribeAlerts streams use -- beside its sinks: one queue capacity, one
-// accounting identity (submitted == sent + failed + dropped + queued +
-// in_flight), filters, Stop, the observer, and the period and incarnation
-// that SubscriberFor stamps. The sinks' own delivery, retries and drains
+// SubscribeAlerts streams use to know when to read the alert logs -- beside
+// its sinks: one accounting identity (submitted == sent + failed + dropped
+// + queued + in_flight), filters, no queue for subscriptions, their bound,
+// Stop, the observer, and the period and incarnation that SubscriberFor
+// stamps. The sinks' own delivery, retries and drains
 // are in alert_sinks_test.cc.
 #include "agent/alert_dispatcher.h"
 
@@ -50,55 +51,44 @@ void ExpectBalanced(const SinkStats& s) {
             s.sent + s.failed + s.dropped + s.queued + s.in_flight);
 }
 
-TEST(AlertSubscriptionTest, TakesWhatItsFilterTakesInOrder) {
+TEST(AlertSubscriptionTest, WakesForWhatItsFilterTakes) {
   AlertDispatcher d({});
   auto all = d.Subscribe({});
   auto flows = d.Subscribe({"flows", ""});
   auto big = d.Subscribe({"flows", "big"});
+  ASSERT_TRUE(all.ok() && flows.ok() && big.ok());
   d.Submit(Event("flows", "big", 1));
   d.Submit(Event("flows", "small", 2));
   d.Submit(Event("dns", "big", 1));
-  std::vector<AlertEvent> got;
-  EXPECT_EQ(all->Wait(milliseconds(0), &got), 0u);
-  ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0].alert.sequence, 1u);
-  EXPECT_EQ(got[1].alert.trigger, "small");
-  EXPECT_EQ(got[2].multilog, "dns");
-  got.clear();
-  flows->Wait(milliseconds(0), &got);
-  EXPECT_EQ(got.size(), 2u);
-  got.clear();
-  big->Wait(milliseconds(0), &got);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].alert.sequence, 1u);
-  EXPECT_EQ(big->stats().submitted, 1u);  // offered only what it takes
+  EXPECT_EQ((*all)->Wait(milliseconds(0)), 3u);
+  EXPECT_EQ((*all)->Wait(milliseconds(0)), 0u);  // counted once
+  EXPECT_EQ((*flows)->Wait(milliseconds(0)), 2u);
+  EXPECT_EQ((*big)->Wait(milliseconds(0)), 1u);
+  EXPECT_EQ((*big)->filter().trigger, "big");
 }
 
-// The same queue capacity as the sinks; what does not fit is dropped for
-// that subscription only, and reported once by the next Wait.
-TEST(AlertSubscriptionTest, AFullQueueDropsExactlyAndReportsIt) {
+// A subscription holds no queue: however many alerts are submitted while
+// it does not read, nothing is dropped for it (its stream reads them from
+// the alert logs); the sinks keep their bounded queues.
+TEST(AlertSubscriptionTest, ASlowSubscriptionHasNoQueueToOverflow) {
   std::vector<AlertEvent> delivered;
   std::vector<std::unique_ptr<AlertSink>> sinks;
   sinks.push_back(std::make_unique<KeepingSink>(&delivered));
   AlertDispatcher d(std::move(sinks), {.queue_capacity = 4});
   auto slow = d.Subscribe({});
+  ASSERT_TRUE(slow.ok());
   for (uint64_t i = 1; i <= 10; ++i) d.Submit(Event("m", "t", i));
-  SinkStats s = slow->stats();
+  SinkStats s = (*slow)->stats();
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ((*slow)->Wait(milliseconds(0)), 10u);
+  (*slow)->Count(/*sent=*/8, /*lost=*/2);
+  s = (*slow)->stats();
   EXPECT_EQ(s.submitted, 10u);
-  EXPECT_EQ(s.queued, 4u);
-  EXPECT_EQ(s.dropped, 6u);
-  EXPECT_EQ(s.sent, 0u);
-  ExpectBalanced(s);
-  std::vector<AlertEvent> got;
-  EXPECT_EQ(slow->Wait(milliseconds(0), &got), 6u);
-  ASSERT_EQ(got.size(), 4u);
-  EXPECT_EQ(got[3].alert.sequence, 4u);              // the first four were kept
-  EXPECT_EQ(slow->Wait(milliseconds(0), &got), 0u);  // reported once
-  s = slow->stats();
-  EXPECT_EQ(s.sent, 4u);
+  EXPECT_EQ(s.sent, 8u);
+  EXPECT_EQ(s.dropped, 2u);
   ExpectBalanced(s);
   d.Stop();
-  // The sink had its own queue of four.
   const SinkStats sink = d.stats()[0];
   ExpectBalanced(sink);
   EXPECT_EQ(sink.submitted, 10u);
@@ -107,47 +97,58 @@ TEST(AlertSubscriptionTest, AFullQueueDropsExactlyAndReportsIt) {
 TEST(AlertSubscriptionTest, SubscriberStatsSumLiveAndEndedSubscriptions) {
   AlertDispatcher d({}, {.queue_capacity = 2});
   auto a = d.Subscribe({});
+  ASSERT_TRUE(a.ok());
   {
     auto b = d.Subscribe({});
-    for (uint64_t i = 1; i <= 3; ++i) d.Submit(Event("m", "t", i));
-    std::vector<AlertEvent> got;
-    b->Wait(milliseconds(0), &got);  // b: 3 submitted, 2 sent, 1 dropped
-    d.Submit(Event("m", "t", 4));    // b: queued at its end -> dropped
+    ASSERT_TRUE(b.ok());
+    (*b)->Count(3, 1);
   }
+  (*a)->Count(2, 0);
   const SinkStats s = d.subscriber_stats();
   EXPECT_EQ(s.name, "grpc-subscribers");
   EXPECT_EQ(s.type, "grpc");
-  // a: 4 submitted, 2 queued, 2 dropped; b: 4 submitted, 2 sent, 2 dropped.
-  EXPECT_EQ(s.submitted, 8u);
-  EXPECT_EQ(s.sent, 2u);
-  EXPECT_EQ(s.queued, 2u);
-  EXPECT_EQ(s.dropped, 4u);
+  EXPECT_EQ(s.submitted, 6u);
+  EXPECT_EQ(s.sent, 5u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.dropped, 1u);
   ExpectBalanced(s);
+}
+
+TEST(AlertSubscriptionTest, SubscriptionsAreBounded) {
+  AlertDispatcher d({}, {.max_subscriptions = 2});
+  auto a = d.Subscribe({});
+  auto b = d.Subscribe({});
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto c = d.Subscribe({});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Status::Code::kResourceExhausted);
+  a->reset();  // one ends: room for another
+  EXPECT_TRUE(d.Subscribe({}).ok());
 }
 
 TEST(AlertSubscriptionTest, WakeAndStopEndAWait) {
   AlertDispatcher d({});
-  auto sub = d.Subscribe({});
-  sub->Wake();
-  std::vector<AlertEvent> got;
+  auto subscribed = d.Subscribe({});
+  ASSERT_TRUE(subscribed.ok());
+  AlertSubscription& sub = **subscribed;
+  sub.Wake();
   const auto start = std::chrono::steady_clock::now();
-  sub->Wait(std::chrono::seconds(10), &got);
+  sub.Wait(std::chrono::seconds(10));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  EXPECT_FALSE(sub->closed());
+  EXPECT_FALSE(sub.closed());
   d.Stop();
-  EXPECT_TRUE(sub->closed());
-  sub->Wait(std::chrono::seconds(10), &got);
+  EXPECT_TRUE(sub.closed());
+  sub.Wait(std::chrono::seconds(10));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  d.Submit(Event("m", "t", 1));  // after Stop: dropped
-  EXPECT_EQ(sub->stats().dropped, 1u);
-  EXPECT_TRUE(d.Subscribe({})->closed());
+  auto after_stop = d.Subscribe({});
+  ASSERT_TRUE(after_stop.ok());
+  EXPECT_TRUE((*after_stop)->closed());
 }
 
 TEST(AlertDispatcherTest, SubscriberForStampsPeriodIncarnationAndObserves) {
   std::vector<AlertEvent> observed;
   AlertDispatcher d(
       {}, {.observer = [&](const AlertEvent& e) { observed.push_back(e); }});
-  auto sub = d.Subscribe({});
   AlertLog log;
   const uint64_t id = log.Subscribe(d.SubscriberFor("hv-3", "flows"));
   const uint64_t fixed = log.Subscribe(
@@ -159,15 +160,13 @@ TEST(AlertDispatcherTest, SubscriberForStampsPeriodIncarnationAndObserves) {
   log.Append(a);
   log.Unsubscribe(id);
   log.Unsubscribe(fixed);
-  std::vector<AlertEvent> got;
-  sub->Wait(milliseconds(0), &got);
+  const std::vector<AlertEvent>& got = observed;
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].period, milliseconds(250));  // the alert's window
   EXPECT_EQ(got[0].incarnation, 0u);
   EXPECT_EQ(got[0].host, "hv-3");
   EXPECT_EQ(got[1].period, milliseconds(500));
   EXPECT_EQ(got[1].incarnation, 7u);
-  EXPECT_EQ(observed.size(), 2u);
 }
 
 }  // namespace

@@ -183,7 +183,9 @@ class AlertFanOutTest : public ::testing::Test {
 TEST_F(AlertFanOutTest, AMultilogCreatedOverRpcReachesSinkAndSubscriber) {
   grpc::ClientContext ctx;
   auto stream = stub_->SubscribeAlerts(&ctx, v1::SubscribeAlertsRequest());
-  stream->WaitForInitialMetadata();
+  v1::AlertEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  ASSERT_TRUE(event.synced());
 
   CreateOverRpc("rpc");
   Program("rpc", 20);
@@ -196,7 +198,6 @@ TEST_F(AlertFanOutTest, AMultilogCreatedOverRpcReachesSinkAndSubscriber) {
   ASSERT_EQ(LinesOf("rpc").size(), first);
   EXPECT_NE(LinesOf("rpc")[0].find("\"host\":\"fanout-host\""),
             std::string::npos);
-  v1::AlertEvent event;
   for (size_t i = 1; i <= first; ++i) {
     ASSERT_TRUE(stream->Read(&event));
     EXPECT_EQ(event.alert().multilog(), "rpc");
@@ -217,7 +218,9 @@ TEST_F(AlertFanOutTest, AMultilogCreatedOverRpcReachesSinkAndSubscriber) {
   for (size_t i = 1; i <= second; ++i) {
     ASSERT_TRUE(stream->Read(&event));
     EXPECT_EQ(event.alert().multilog(), "rpc");
-    EXPECT_EQ(event.alert().sequence(), i);  // a new alert log
+    // A new alert log, continuing the sequences of the dropped one (in one
+    // incarnation of the agent, a sequence names one alert).
+    EXPECT_EQ(event.alert().sequence(), first + i);
   }
 
   // One set of counters, exact: every alert offered once to the sink and
@@ -269,7 +272,9 @@ TEST_F(AlertFanOutTest,
   v1::SubscribeAlertsRequest only;
   only.set_multilog("configured");
   auto stream = stub_->SubscribeAlerts(&ctx, only);
-  stream->WaitForInitialMetadata();
+  v1::AlertEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  ASSERT_TRUE(event.synced());
   EXPECT_EQ(ml->EvaluateTriggers(kBaseNs + kMs), 1u);  // the first window
   EXPECT_EQ(ml->EvaluateTriggers(kBaseNs + 5 * kMs), 4u);
   ASSERT_TRUE(WaitFor([&] { return Sink().sent == 5; }));
@@ -279,7 +284,6 @@ TEST_F(AlertFanOutTest,
   ml.reset();
   Drop("configured");
   // A stream on the dropped multilog ends; its alerts were all delivered.
-  v1::AlertEvent event;
   int seen = 0;
   while (stream->Read(&event)) ++seen;
   EXPECT_EQ(seen, 5);
@@ -291,7 +295,8 @@ TEST_F(AlertFanOutTest,
   ASSERT_TRUE(WaitFor([&] { return Sink().sent == 6; }));
   lines = LinesOf("configured");
   ASSERT_EQ(lines.size(), 6u);
-  EXPECT_NE(lines[5].find("\"sequence\":1,"), std::string::npos) << lines[5];
+  // The re-created multilog continues the dropped one's sequences.
+  EXPECT_NE(lines[5].find("\"sequence\":6,"), std::string::npos) << lines[5];
   const SinkStats sink = Sink();
   EXPECT_EQ(sink.submitted, 6u);
   EXPECT_EQ(sink.dropped + sink.failed, 0u);

@@ -1138,29 +1138,34 @@ TEST_F(AlertTest, SubscribeReceivesLiveAlertsAndReplays) {
   grpc::ClientContext live_ctx;
   v1::SubscribeAlertsRequest live_req;
   auto live = stub_->SubscribeAlerts(&live_ctx, live_req);
-  live->WaitForInitialMetadata();  // subscribed
+  v1::AlertEvent event;
+  ASSERT_TRUE(live->Read(&event));  // subscribed: nothing to replay
+  EXPECT_TRUE(event.synced());
 
   grpc::ClientContext replay_ctx;
   v1::SubscribeAlertsRequest replay_req;
   replay_req.set_multilog("flows");
   replay_req.set_since_ns(kBaseNs);
   auto replay = stub_->SubscribeAlerts(&replay_ctx, replay_req);
-  replay->WaitForInitialMetadata();
+  std::vector<uint64_t> seen;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(replay->Read(&event));
+    seen.push_back(event.alert().sequence());
+  }
+  ASSERT_TRUE(replay->Read(&event));
+  EXPECT_TRUE(event.synced());
 
   // A trigger fires while both streams are open.
   ASSERT_EQ(log_->EvaluateTriggers(kBaseNs + 3 * kMs), 1u);
 
-  v1::AlertEvent event;
   ASSERT_TRUE(live->Read(&event));
   EXPECT_EQ(event.alert().time_ns(), kBaseNs + 3 * kMs);
   EXPECT_EQ(event.alert().sequence(), 3u);
   EXPECT_EQ(event.lost(), 0u);
 
-  std::vector<uint64_t> seen;
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(replay->Read(&event));
-    seen.push_back(event.alert().sequence());
-  }
+  EXPECT_EQ(event.alert().incarnation(), registry_->incarnation());
+  ASSERT_TRUE(replay->Read(&event));
+  seen.push_back(event.alert().sequence());
   EXPECT_THAT(seen, ::testing::ElementsAre(1, 2, 3));
 
   // Cancelling ends a stream.
@@ -1188,7 +1193,9 @@ TEST_F(AlertTest, SubscribeReceivesLiveAlertsAndReplays) {
 TEST_F(AlertTest, SubscribeFollowsMultilogsCreatedLater) {
   grpc::ClientContext ctx;
   auto stream = stub_->SubscribeAlerts(&ctx, v1::SubscribeAlertsRequest());
-  stream->WaitForInitialMetadata();
+  v1::AlertEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_TRUE(event.synced());
   MultilogSpec spec;
   spec.name = "later";
   spec.schema = kSchema;
@@ -1202,7 +1209,6 @@ TEST_F(AlertTest, SubscribeFollowsMultilogsCreatedLater) {
       (*later)->AddTrigger("t", "n > 0", {std::chrono::milliseconds(1)}).ok());
   AppendRecords("later", kBaseNs, 10, 1000);
   ASSERT_EQ((*later)->EvaluateTriggers(kBaseNs + kMs), 1u);
-  v1::AlertEvent event;
   ASSERT_TRUE(stream->Read(&event));  // the registry feeds it to the stream
   EXPECT_EQ(event.alert().multilog(), "later");
   ctx.TryCancel();
