@@ -48,6 +48,10 @@
 
 namespace loupe::agent {
 
+namespace internal {
+struct SnapshotContext;  // agent/internal/snapshot_resolve.h
+}  // namespace internal
+
 // Limits of one call; requests beyond them get INVALID_ARGUMENT or
 // RESOURCE_EXHAUSTED with the limit in the message.
 inline constexpr uint32_t kDefaultReadRecords = 1024;
@@ -93,7 +97,7 @@ class AgentService final : public v1::Agent::Service {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
   // The proto's RPC methods.
-  static constexpr size_t kNumMethods = 17;
+  static constexpr size_t kNumMethods = 22;
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -151,6 +155,23 @@ class AgentService final : public v1::Agent::Service {
                       const v1::HealthRequest* request,
                       v1::HealthResponse* response) override;
 
+  // --- Leased snapshots (issue 13, section 1): service_snapshots.cc.
+  grpc::Status PrepareSnapshot(grpc::ServerContext* context,
+                               const v1::PrepareSnapshotRequest* request,
+                               v1::PrepareSnapshotResponse* response) override;
+  grpc::Status CommitSnapshot(grpc::ServerContext* context,
+                              const v1::CommitSnapshotRequest* request,
+                              v1::CommitSnapshotResponse* response) override;
+  grpc::Status AbortSnapshot(grpc::ServerContext* context,
+                             const v1::AbortSnapshotRequest* request,
+                             v1::AbortSnapshotResponse* response) override;
+  grpc::Status ReleaseSnapshot(grpc::ServerContext* context,
+                               const v1::ReleaseSnapshotRequest* request,
+                               v1::ReleaseSnapshotResponse* response) override;
+  grpc::Status ListSnapshots(grpc::ServerContext* context,
+                             const v1::ListSnapshotsRequest* request,
+                             v1::ListSnapshotsResponse* response) override;
+
  private:
   enum Method : size_t;
   struct QueryArgs;
@@ -185,6 +206,9 @@ class AgentService final : public v1::Agent::Service {
     std::atomic<uint64_t> errors{0};
   };
   std::array<Counter, kNumMethods> counters_;
+
+  // Leased snapshots and the appends in flight (section 1).
+  const std::unique_ptr<internal::SnapshotContext> snapshots_;
 };
 
 }  // namespace loupe::agent
