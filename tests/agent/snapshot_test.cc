@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -57,6 +58,7 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr) << error;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
     stub_ = v1::Agent::NewStub(
         grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
                                   grpc::InsecureChannelCredentials(), args));
@@ -413,36 +415,59 @@ TEST_F(SnapshotTest, LimitsUnknownIdsAndIdempotency) {
 }
 
 TEST_F(SnapshotTest, AnAcknowledgedAppendIsVisible) {
-  // Two writers: without the wait, an acknowledged batch can sit above
-  // the read tail while the other writer's earlier batch is copied.
-  std::atomic<int> invisible{0};
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 2; ++w) {
-    threads.emplace_back([&, w] {
-      for (int i = 0; i < 300; ++i) {
-        v1::AppendResponse r;
-        if (!AppendBatch(static_cast<uint64_t>(w * 1'000'000 + i * 50), 50, &r)
-                 .ok()) {
-          ++invisible;
-          return;
-        }
-        v1::PrepareSnapshotResponse p;
-        const std::string id =
-            "v" + std::to_string(w) + "-" + std::to_string(i);
-        if (!Prepare(id, 10, &p).ok() ||
-            p.tails(0).tail() < r.first_offset() + 50 * kRecordSize) {
-          ++invisible;
-        }
-        v1::AbortSnapshotRequest abort;
-        abort.set_id(id);
-        v1::AbortSnapshotResponse aborted;
-        grpc::ClientContext ctx;
-        stub_->AbortSnapshot(&ctx, abort, &aborted);
-      }
-    });
+  // One writer copies 4 MiB batches while another appends single records:
+  // the small batches claim after a big one and finish copying first, so
+  // without the wait they would be acknowledged above the read tail.
+  constexpr size_t kWide = 1008;  // timestamp + string(1000)
+  v1::CreateMultilogRequest create;
+  create.set_name("wide");
+  create.set_schema("pad:string(1000)");
+  create.set_block_records(4096);
+  v1::CreateMultilogResponse created;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->CreateMultilog(&ctx, create, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
   }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(invisible.load(), 0);
+  const uint64_t max_batch = created.multilog().max_batch_records();
+  ASSERT_GE(max_batch, 1024u);
+  auto append = [&](size_t records, v1::AppendResponse* r) {
+    std::string batch(records * kWide, 'x');
+    for (size_t i = 0; i < records; ++i) {
+      const uint64_t ts = kBaseNs + i;
+      std::memcpy(batch.data() + i * kWide, &ts, 8);
+    }
+    v1::AppendBatchRequest req;
+    req.set_multilog("wide");
+    req.set_records(batch);
+    grpc::ClientContext ctx;
+    return stub_->AppendBatch(&ctx, req, r);
+  };
+  std::atomic<bool> big_done{false};
+  std::thread big([&] {
+    for (int i = 0; i < 16; ++i) {
+      v1::AppendResponse r;
+      EXPECT_TRUE(append(std::min<uint64_t>(max_batch, 4096), &r).ok());
+    }
+    big_done.store(true);
+  });
+  int small = 0, invisible = 0;
+  while (!big_done.load()) {
+    v1::AppendResponse r;
+    ASSERT_TRUE(append(1, &r).ok());
+    ++small;
+    v1::ReadRequest req;
+    req.set_multilog("wide");
+    req.set_offset(r.first_offset());
+    req.set_count(1);
+    v1::ReadResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->Read(&ctx, req, &resp);
+    if (!s.ok() || resp.count() != 1) ++invisible;
+  }
+  big.join();
+  EXPECT_GT(small, 0);
+  EXPECT_EQ(invisible, 0) << "of " << small << " acknowledged appends";
 }
 
 }  // namespace
