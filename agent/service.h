@@ -188,6 +188,8 @@ class AgentService final : public v1::Agent::Service {
                         grpc::ServerWriter<v1::QueryResponse>* writer);
   void FillAlert(const std::string& multilog, const Alert& alert,
                  v1::Alert* out) const;
+  // Leased snapshots: ListMultilogs' read tail, capped while prepared.
+  void CapShownTail(const Multilog& ml, v1::MultilogInfo* out) const;
 
   MultilogRegistry* const registry_;
   const std::string host_;

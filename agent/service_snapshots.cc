@@ -101,14 +101,14 @@ grpc::Status AgentService::PrepareSnapshot(
         const DataLog& data = h->multilog->data_log();
         SnapshotTail t;
         t.multilog = h->name;
-        // The read tail first: batches below it are visible, so appends
-        // still in flight (registered before they claimed) can only land
-        // at or above it.
-        t.tail = data.read_tail();
-        t.head = data.write_tail();
+        // The settled time before the read tail: an append not in flight
+        // when Oldest looks was visible before (below the tail loaded
+        // next) or enters later and stamps later than now_ns.
         t.settled_ns =
             snapshots_->appends.Oldest(h->multilog.get()).value_or(now_ns);
         if (t.settled_ns > now_ns) t.settled_ns = now_ns;
+        t.tail = data.read_tail();
+        t.head = data.write_tail();
         // The dataplane's multilog: agent_time_ns approximates the RX
         // time of its oldest unpublished burst.
         t.settled_exact = !h->pinned;

@@ -290,6 +290,15 @@ TEST_F(SnapshotTest, AnswersAtASnapshotEqualBruteForceDuringAppends) {
   ASSERT_TRUE(BruteForce(0, "", &capped, &read_at).ok());
   EXPECT_EQ(read_at, t.tail());
   EXPECT_EQ(StatsReadTail(), t.tail());
+  {
+    v1::ListMultilogsRequest req;
+    req.set_name("flows");
+    v1::ListMultilogsResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->ListMultilogs(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.multilogs(0).read_tail(), t.tail());
+    EXPECT_EQ(resp.multilogs(0).records() * kRecordSize, t.tail());
+  }
   // Paging with no snapshot while capped continues at the page's tail.
   std::string token;
   ASSERT_TRUE(Count("", 0, &n, &at, "", 10, &token).ok());
