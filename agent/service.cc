@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "agent/internal/service_internal.h"
+#include "agent/internal/snapshot_resolve.h"
 
 namespace loupe::agent {
 
@@ -14,7 +15,8 @@ AgentService::AgentService(MultilogRegistry* registry, std::string host,
       host_(std::move(host)),
       pipeline_stats_(std::move(pipeline_stats)),
       started_(std::chrono::steady_clock::now()),
-      start_time_ns_(registry->incarnation()) {}
+      start_time_ns_(registry->incarnation()),
+      snapshots_(std::make_unique<internal::SnapshotContext>()) {}
 
 AgentService::~AgentService() { Shutdown(); }
 
@@ -25,7 +27,7 @@ void AgentService::Shutdown() {
 }
 
 std::vector<RpcMethodStats> AgentService::rpc_stats() const {
-  static_assert(kHealth + 1 == kNumMethods,
+  static_assert(kListSnapshots + 1 == kNumMethods,
                 "one name and one counter per method of the proto");
   std::vector<RpcMethodStats> out;
   out.reserve(kNumMethods);

@@ -9,7 +9,9 @@
 // The handlers live in one file per area: service_multilogs.cc (multilogs
 // and control), service_data.cc (appends and reads), service_queries.cc
 // (queries and aggregates), service_alerts.cc, service_stats.cc (stats and
-// health); service.cc holds what they share.
+// health), service_snapshots.cc (leased snapshots; every request reads at
+// its snapshot through agent/internal/snapshot_resolve.h); service.cc holds
+// what they share.
 //
 // Threads: the synchronous gRPC API; each call runs on a gRPC server
 // thread and may run concurrently with any other. Streams (queries, alert
@@ -47,6 +49,10 @@
 #include "multilog/status.h"
 
 namespace loupe::agent {
+
+namespace internal {
+struct SnapshotContext;  // agent/internal/snapshot_resolve.h
+}  // namespace internal
 
 // Limits of one call; requests beyond them get INVALID_ARGUMENT or
 // RESOURCE_EXHAUSTED with the limit in the message.
@@ -93,7 +99,7 @@ class AgentService final : public v1::Agent::Service {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
   // The proto's RPC methods.
-  static constexpr size_t kNumMethods = 17;
+  static constexpr size_t kNumMethods = 22;
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -151,6 +157,23 @@ class AgentService final : public v1::Agent::Service {
                       const v1::HealthRequest* request,
                       v1::HealthResponse* response) override;
 
+  // --- Leased snapshots (issue 13, section 1): service_snapshots.cc.
+  grpc::Status PrepareSnapshot(grpc::ServerContext* context,
+                               const v1::PrepareSnapshotRequest* request,
+                               v1::PrepareSnapshotResponse* response) override;
+  grpc::Status CommitSnapshot(grpc::ServerContext* context,
+                              const v1::CommitSnapshotRequest* request,
+                              v1::CommitSnapshotResponse* response) override;
+  grpc::Status AbortSnapshot(grpc::ServerContext* context,
+                             const v1::AbortSnapshotRequest* request,
+                             v1::AbortSnapshotResponse* response) override;
+  grpc::Status ReleaseSnapshot(grpc::ServerContext* context,
+                               const v1::ReleaseSnapshotRequest* request,
+                               v1::ReleaseSnapshotResponse* response) override;
+  grpc::Status ListSnapshots(grpc::ServerContext* context,
+                             const v1::ListSnapshotsRequest* request,
+                             v1::ListSnapshotsResponse* response) override;
+
  private:
   enum Method : size_t;
   struct QueryArgs;
@@ -167,6 +190,8 @@ class AgentService final : public v1::Agent::Service {
                         grpc::ServerWriter<v1::QueryResponse>* writer);
   void FillAlert(const std::string& multilog, const Alert& alert,
                  v1::Alert* out) const;
+  // Leased snapshots: ListMultilogs' read tail, capped while prepared.
+  void CapShownTail(const Multilog& ml, v1::MultilogInfo* out) const;
 
   MultilogRegistry* const registry_;
   const std::string host_;
@@ -185,6 +210,9 @@ class AgentService final : public v1::Agent::Service {
     std::atomic<uint64_t> errors{0};
   };
   std::array<Counter, kNumMethods> counters_;
+
+  // Leased snapshots and the appends in flight (section 1).
+  const std::unique_ptr<internal::SnapshotContext> snapshots_;
 };
 
 }  // namespace loupe::agent

@@ -1,10 +1,14 @@
 // AgentService: appends (Append, AppendBatch, AppendStream) and reads.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <limits>
 #include <string_view>
+#include <thread>
 
 #include "agent/internal/row_text.h"
 #include "agent/internal/service_internal.h"
+#include "agent/internal/snapshot_resolve.h"
 #include "agent/service.h"
 
 namespace loupe::agent {
@@ -41,12 +45,47 @@ grpc::Status CheckBatch(std::string_view rpc, const Multilog& ml,
   return grpc::Status::OK;
 }
 
+// How long an append waits for its records to become visible: they are
+// once every earlier batch of another writer is copied, which takes
+// microseconds unless that writer stalls.
+constexpr auto kVisibleWait = std::chrono::seconds(1);
+
+// Waits until read_tail() covers `end`; false after kVisibleWait.
+bool AwaitVisible(const DataLog& data, uint64_t end) {
+  if (data.read_tail() >= end) return true;
+  const auto deadline = std::chrono::steady_clock::now() + kVisibleWait;
+  for (int spins = 0; data.read_tail() < end; ++spins) {
+    if (spins < 64) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
+
 // Appends `bytes` through `lease`, stamping zero timestamps with the wall
-// clock when asked (on a copy: the request is const).
+// clock when asked (on a copy: the request is const). Answers only once
+// the records are visible (below the read tail): then an append
+// acknowledged here is in every snapshot prepared afterwards. The batch is
+// in `in_flight` with its oldest timestamp until then.
 grpc::Status AppendThrough(MultilogRegistry::WriterLease& lease,
+                           internal::AppendsInFlight& in_flight,
                            const std::string& bytes, bool timestamp_now,
                            v1::AppendResponse* response) {
-  const size_t rs = lease.multilog().data_log().record_size();
+  const DataLog& log = lease.multilog().data_log();
+  const size_t rs = log.record_size();
+  // In flight before the timestamps are taken: a snapshot prepared before
+  // Enter sees a settled time at or below every stamp taken after it.
+  uint64_t oldest = WallNs();
+  for (size_t off = 0; off + sizeof(uint64_t) <= bytes.size(); off += rs) {
+    uint64_t ts;
+    std::memcpy(&ts, bytes.data() + off, sizeof(ts));
+    if (ts != 0 || !timestamp_now) oldest = std::min(oldest, ts);
+  }
+  internal::AppendsInFlight::Scope scope =
+      in_flight.Enter(&lease.multilog(), oldest);
   const std::string* data = &bytes;
   std::string stamped;
   if (timestamp_now) {
@@ -61,6 +100,16 @@ grpc::Status AppendThrough(MultilogRegistry::WriterLease& lease,
   }
   Result<uint64_t> offset = lease.writer().Append(data->data(), data->size());
   if (!offset.ok()) return ToGrpcStatus(offset.status());
+  const uint64_t end = *offset + data->size();
+  if (!AwaitVisible(log, end)) {
+    return grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        "the batch at offset " + std::to_string(*offset) +
+            " is written but not visible after 1 s: an earlier batch of "
+            "another writer is still being copied; it becomes visible with "
+            "it (do not resend: read from offset " +
+            std::to_string(*offset) + " to check)");
+  }
   response->set_first_offset(*offset);
   response->set_count(data->size() / rs);
   return grpc::Status::OK;
@@ -83,8 +132,8 @@ grpc::Status AgentService::Append(grpc::ServerContext*,
     Result<MultilogRegistry::WriterLease> lease =
         registry_->BorrowWriter(request->multilog());
     if (!lease.ok()) return ToGrpcStatus(lease.status());
-    return AppendThrough(*lease, request->record(), request->timestamp_now(),
-                         response);
+    return AppendThrough(*lease, snapshots_->appends, request->record(),
+                         request->timestamp_now(), response);
   });
 }
 
@@ -98,8 +147,8 @@ grpc::Status AgentService::AppendBatch(grpc::ServerContext*,
     Result<MultilogRegistry::WriterLease> lease =
         registry_->BorrowWriter(request->multilog());
     if (!lease.ok()) return ToGrpcStatus(lease.status());
-    return AppendThrough(*lease, request->records(), request->timestamp_now(),
-                         response);
+    return AppendThrough(*lease, snapshots_->appends, request->records(),
+                         request->timestamp_now(), response);
   });
 }
 
@@ -123,8 +172,8 @@ grpc::Status AgentService::AppendStream(
           registry_->BorrowWriter(request.multilog());
       if (!lease.ok()) return ToGrpcStatus(lease.status());
       v1::AppendResponse one;
-      s = AppendThrough(*lease, request.records(), request.timestamp_now(),
-                        &one);
+      s = AppendThrough(*lease, snapshots_->appends, request.records(),
+                        request.timestamp_now(), &one);
       if (!s.ok()) return s;
       if (response->batches() == 0) {
         response->set_first_offset(one.first_offset());
@@ -154,7 +203,11 @@ grpc::Status AgentService::Read(grpc::ServerContext*,
     count = static_cast<uint32_t>(
         std::min<uint64_t>(count, std::max<uint64_t>(1, kMaxReadBytes / rs)));
     const uint64_t tail = data.read_tail();
-    uint64_t snapshot = request->snapshot();
+    uint64_t snapshot = 0;
+    grpc::Status resolved =
+        internal::ResolveSnapshot(*snapshots_, ml, request->snapshot(),
+                                  request->snapshot_id(), &snapshot);
+    if (!resolved.ok()) return resolved;
     if (snapshot == 0) {
       snapshot = tail;
     } else if (snapshot > tail || snapshot % rs != 0) {

@@ -8,6 +8,7 @@
 #include "agent/control_proto.h"
 #include "agent/internal/row_text.h"
 #include "agent/internal/service_internal.h"
+#include "agent/internal/snapshot_resolve.h"
 #include "agent/service.h"
 #include "multilog/control.h"
 
@@ -151,6 +152,19 @@ grpc::Status AgentService::DropMultilog(grpc::ServerContext*,
   });
 }
 
+// While a snapshot is prepared, the read tail (and what is counted below
+// it) stops at the snapshot's tail (agent/internal/snapshot_resolve.h).
+void AgentService::CapShownTail(const Multilog& ml,
+                                v1::MultilogInfo* out) const {
+  const uint64_t shown =
+      internal::ShownReadTail(*snapshots_, ml, out->read_tail());
+  if (shown == out->read_tail()) return;
+  const uint64_t retained = shown > out->head() ? shown - out->head() : 0;
+  out->set_read_tail(shown);
+  out->set_records(retained / ml.data_log().record_size());
+  out->set_bytes(retained);
+}
+
 grpc::Status AgentService::ListMultilogs(
     grpc::ServerContext*, const v1::ListMultilogsRequest* request,
     v1::ListMultilogsResponse* response) {
@@ -159,10 +173,13 @@ grpc::Status AgentService::ListMultilogs(
       LOUPE_LOOKUP(ml, request->name());
       FillInfo(ml, registry_->IsPinned(request->name()),
                response->add_multilogs());
+      CapShownTail(ml, response->mutable_multilogs(0));
       return grpc::Status::OK;
     }
     for (const HostedMultilog& h : registry_->List()) {
       FillInfo(*h.multilog, h.pinned, response->add_multilogs());
+      CapShownTail(*h.multilog,
+                   response->mutable_multilogs(response->multilogs_size() - 1));
     }
     return grpc::Status::OK;
   });

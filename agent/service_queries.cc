@@ -11,6 +11,7 @@
 #include "agent/internal/page_token.h"
 #include "agent/internal/row_text.h"
 #include "agent/internal/service_internal.h"
+#include "agent/internal/snapshot_resolve.h"
 #include "agent/service.h"
 #include "multilog/expression.h"
 #include "multilog/histogram.h"
@@ -97,6 +98,7 @@ struct AgentService::QueryArgs {
   bool decode = false;
   bool offsets_only = false;
   uint64_t snapshot = 0;
+  const std::string* snapshot_id = nullptr;
 };
 
 grpc::Status AgentService::RunQuery(
@@ -140,6 +142,9 @@ grpc::Status AgentService::RunQuery(
     }
     snapshot = token->snapshot;
   }
+  s = internal::ResolveSnapshot(*snapshots_, ml, snapshot, *args.snapshot_id,
+                                &snapshot);
+  if (!s.ok()) return s;
 
   // The page: offsets in answer order, and where the next page starts.
   std::vector<uint64_t> page;
@@ -300,6 +305,7 @@ grpc::Status AgentService::ExecuteFilter(
     args.decode = request->decode();
     args.offsets_only = request->offsets_only();
     args.snapshot = request->snapshot();
+    args.snapshot_id = &request->snapshot_id();
     return RunQuery(context, args, writer);
   });
 }
@@ -320,6 +326,7 @@ grpc::Status AgentService::QueryFilter(
     args.decode = request->decode();
     args.offsets_only = request->offsets_only();
     args.snapshot = request->snapshot();
+    args.snapshot_id = &request->snapshot_id();
     return RunQuery(context, args, writer);
   });
 }
@@ -331,10 +338,14 @@ grpc::Status AgentService::GetAggregate(grpc::ServerContext*,
     LOUPE_LOOKUP(ml, request->multilog());
     grpc::Status s = RequireField("name", request->name());
     if (s.ok()) s = CheckWindow(request->t0_ns(), request->t1_ns());
+    uint64_t snapshot = 0;
+    if (s.ok()) {
+      s = internal::ResolveSnapshot(*snapshots_, ml, request->snapshot(),
+                                    request->snapshot_id(), &snapshot);
+    }
     if (!s.ok()) return s;
-    Result<AggregateResult> r =
-        ml.GetAggregate(request->name(), request->t0_ns(),
-                        EndOf(request->t1_ns()), request->snapshot());
+    Result<AggregateResult> r = ml.GetAggregate(
+        request->name(), request->t0_ns(), EndOf(request->t1_ns()), snapshot);
     if (!r.ok()) return ToGrpcStatus(r.status());
     response->set_function(std::string(AggregateFunctionName(r->function)));
     response->set_value(r->value);
@@ -364,10 +375,14 @@ grpc::Status AgentService::GetAggregateSeries(
     LOUPE_LOOKUP(ml, request->multilog());
     grpc::Status s = RequireField("name", request->name());
     if (s.ok()) s = CheckWindow(request->t0_ns(), request->t1_ns());
+    uint64_t snapshot = 0;
+    if (s.ok()) {
+      s = internal::ResolveSnapshot(*snapshots_, ml, request->snapshot(),
+                                    request->snapshot_id(), &snapshot);
+    }
     if (!s.ok()) return s;
-    Result<AggregateSeries> series =
-        ml.GetAggregateSeries(request->name(), request->t0_ns(),
-                              EndOf(request->t1_ns()), request->snapshot());
+    Result<AggregateSeries> series = ml.GetAggregateSeries(
+        request->name(), request->t0_ns(), EndOf(request->t1_ns()), snapshot);
     if (!series.ok()) return ToGrpcStatus(series.status());
     // The function, to compute each bucket's value as GetAggregate would.
     std::optional<AggregateSpec> spec;

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "agent/internal/service_internal.h"
+#include "agent/internal/snapshot_resolve.h"
 #include "agent/service.h"
 
 #ifndef LOUPE_VERSION
@@ -58,7 +59,9 @@ grpc::Status AgentService::Stats(grpc::ServerContext*, const v1::StatsRequest*,
     }
     for (const HostedMultilog& h : registry_->List()) {
       const DataLog& data = h.multilog->data_log();
-      const DataLogStats s = data.stats();
+      DataLogStats s = data.stats();
+      s.read_tail =
+          internal::ShownReadTail(*snapshots_, *h.multilog, s.read_tail);
       v1::MultilogStats* out = response->add_multilogs();
       out->set_name(h.name);
       out->set_record_size(static_cast<uint32_t>(data.record_size()));

@@ -41,6 +41,12 @@ enum AgentService::Method : size_t {
   kSubscribeAlerts,
   kStats,
   kHealth,
+  // Leased snapshots (issue 13, section 1).
+  kPrepareSnapshot,
+  kCommitSnapshot,
+  kAbortSnapshot,
+  kReleaseSnapshot,
+  kListSnapshots,
 };
 
 namespace service_internal {
@@ -64,6 +70,12 @@ inline constexpr std::array<std::string_view, AgentService::kNumMethods>
         "SubscribeAlerts",
         "Stats",
         "Health",
+        // Leased snapshots (issue 13, section 1).
+        "PrepareSnapshot",
+        "CommitSnapshot",
+        "AbortSnapshot",
+        "ReleaseSnapshot",
+        "ListSnapshots",
 };
 
 inline constexpr uint64_t kNoEnd = std::numeric_limits<uint64_t>::max();

@@ -20,6 +20,7 @@
 #include "coordinator/loupectl/control_command.h"
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/loupectl_commands.h"
+#include "coordinator/loupectl/snapshot_command.h"
 #include "coordinator/loupectl/units.h"
 
 #ifndef LOUPE_VERSION
@@ -152,6 +153,54 @@ void RemoveAndList(Cli& cli, CLI::App* group, ControlKind kind,
   Leaf(cli, group, "list", list_summary, ListOf(kind));
 }
 
+// --snapshot-id, and the `snapshot` group (snapshot_command.h).
+void AddSnapshotIdOption(CLI::App* app, CommandArgs& a) {
+  app->add_option("--snapshot-id", a.snapshot_id,
+                  "Answer at a named snapshot (snapshot prepare/commit)")
+      ->type_name("ID");
+}
+
+void AddSnapshotCommands(Cli& cli, CLI::App* parent) {
+  CommandArgs& a = cli.args;
+  CLI::App* group =
+      Group(parent, "snapshot",
+            "Leased snapshots: one read tail per multilog, under an id");
+  CLI::App* prepare =
+      Leaf(cli, group, "prepare",
+           "Load each multilog's read tail and cap what queries see at it",
+           SnapshotPrepare,
+           "Until commit, abort or the end of the lease, requests without a "
+           "snapshot read below the prepared tails; writers keep running. The "
+           "same id with the same arguments answers the same.");
+  AddNameArgument(prepare, a.name, "The snapshot's id");
+  prepare
+      ->add_option("--multilogs", a.snapshot_multilogs,
+                   "Only these multilogs (default: every one)")
+      ->type_name("NAME")
+      ->delimiter(',');
+  prepare
+      ->add_option("--lease", a.snapshot_lease,
+                   "Commit within this time (10ms to 10s)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  CLI::App* commit =
+      Leaf(cli, group, "commit", "Lift the cap and keep the tails under the id",
+           SnapshotCommit);
+  AddNameArgument(commit, a.name, "The snapshot's id");
+  commit->add_option("--keep", a.snapshot_keep, "Keep it this long (to 1 day)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  AddNameArgument(
+      Leaf(cli, group, "abort",
+           "Lift the cap of a prepared snapshot and forget it", SnapshotAbort),
+      a.name, "The snapshot's id");
+  AddNameArgument(
+      Leaf(cli, group, "release", "Forget a snapshot", SnapshotRelease), a.name,
+      "The snapshot's id");
+  Leaf(cli, group, "list", "Open snapshots: state, tails, time left",
+       SnapshotList);
+}
+
 void AddWindowOptions(CLI::App* app, CommandArgs& a) {
   app->add_option("--from", a.from,
                   "Start of the window, inclusive (default: the oldest "
@@ -165,6 +214,7 @@ void AddWindowOptions(CLI::App* app, CommandArgs& a) {
                   "Answer at this read tail (from an earlier answer) instead "
                   "of the current one")
       ->type_name("OFFSET");
+  AddSnapshotIdOption(app, a);
 }
 
 void AddQueryOptions(CLI::App* app, CommandArgs& a) {
@@ -440,6 +490,7 @@ void BuildCli(Cli& cli) {
   read->add_option("--snapshot", a.snapshot,
                    "Read below this read tail instead of the current one")
       ->type_name("OFFSET");
+  AddSnapshotIdOption(read, a);
   read->add_option("--columns", a.columns,
                    "Columns to show, comma-separated, or 'all'")
       ->type_name("LIST");
@@ -496,6 +547,8 @@ void BuildCli(Cli& cli) {
   alerts->add_option("--page-token", a.page_token, "Continue an earlier answer")
       ->type_name("TOKEN")
       ->excludes("--follow");
+
+  AddSnapshotCommands(cli, &app);
 
   Leaf(cli, &app, "stats",
        "The agent's counters: ports, drops by reason, writers, multilogs, "

@@ -26,6 +26,7 @@
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/proto_json.h"
 #include "coordinator/loupectl/record_text.h"
+#include "coordinator/loupectl/snapshot_command.h"
 #include "coordinator/loupectl/table.h"
 #include "coordinator/loupectl/top.h"
 #include "coordinator/loupectl/top_frame.h"
@@ -384,11 +385,17 @@ int Read(Session& s) {
   request.set_multilog(s.multilog());
   request.set_count(a.count);
   request.set_snapshot(a.snapshot);
+  request.set_snapshot_id(a.snapshot_id);
   if (a.offset) {
     request.set_offset(*a.offset);
   } else {
     // The last `count` records below the snapshot.
-    const uint64_t tail = a.snapshot ? a.snapshot : d->info.read_tail();
+    uint64_t tail = a.snapshot ? a.snapshot : d->info.read_tail();
+    if (!a.snapshot_id.empty()) {
+      Result<uint64_t> named = SnapshotTailOf(s, a.snapshot_id, s.multilog());
+      if (!named.ok()) return s.Fail(named.status().message());
+      tail = *named;
+    }
     const uint64_t want = static_cast<uint64_t>(a.count) * size;
     const uint64_t head = d->info.head();
     request.set_offset(tail > head + want ? tail - want : head);
@@ -443,6 +450,7 @@ std::optional<Request> WindowRequest(Session& s) {
   r.set_t0_ns(*t0);
   r.set_t1_ns(*t1);
   r.set_snapshot(a.snapshot);
+  r.set_snapshot_id(a.snapshot_id);
   return r;
 }
 

@@ -76,6 +76,7 @@ struct CommandArgs {
   bool all = false;
   std::string page_token;
   uint64_t snapshot = 0;
+  std::string snapshot_id;  // --snapshot-id (snapshot_command.h)
   bool with_offsets = false;
   bool offsets_only = false;
 
@@ -104,6 +105,10 @@ struct CommandArgs {
   std::string src_column = "src_ip";
   std::string dst_column = "dst_ip";
   std::string bytes_column = "frame_len";
+  // snapshot prepare|commit (snapshot_command.h).
+  std::vector<std::string> snapshot_multilogs;
+  std::string snapshot_lease = "250ms";
+  std::string snapshot_keep = "10m";
 };
 
 // What every command gets: its name for messages, the parsed arguments,

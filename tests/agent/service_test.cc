@@ -1299,9 +1299,10 @@ TEST_F(ServiceTest, StatsReportsDataplaneMultilogsAndRpcs) {
     }
   }
   EXPECT_TRUE(found);
-  EXPECT_EQ(stats.rpc_size(), 17);  // every method of the proto
+  EXPECT_EQ(static_cast<size_t>(stats.rpc_size()),
+            AgentService::kNumMethods);  // every method of the proto
   std::vector<RpcMethodStats> local = service_->rpc_stats();
-  EXPECT_EQ(local.size(), 17u);
+  EXPECT_EQ(local.size(), AgentService::kNumMethods);
   EXPECT_EQ(local[0].method, "CreateMultilog");
 
   // No dataplane: no dataplane message.
