@@ -15,7 +15,8 @@ AgentService::AgentService(MultilogRegistry* registry, std::string host,
       host_(std::move(host)),
       pipeline_stats_(std::move(pipeline_stats)),
       started_(std::chrono::steady_clock::now()),
-      start_time_ns_(WallNs()) {}
+      start_time_ns_(WallNs()),
+      programs_(registry) {}
 
 AgentService::~AgentService() { Shutdown(); }
 
@@ -26,7 +27,7 @@ void AgentService::Shutdown() {
 }
 
 std::vector<RpcMethodStats> AgentService::rpc_stats() const {
-  static_assert(kHealth + 1 == kNumMethods,
+  static_assert(kListPrograms + 1 == kNumMethods,
                 "one name and one counter per method of the proto");
   std::vector<RpcMethodStats> out;
   out.reserve(kNumMethods);

@@ -42,6 +42,7 @@
 
 #include "agent/alert_dispatcher.h"
 #include "agent/multilog_registry.h"
+#include "agent/program_registry.h"
 #include "agent/proto/loupe.grpc.pb.h"
 #include "dataplane/stats.h"
 #include "multilog/status.h"
@@ -93,7 +94,7 @@ class AgentService final : public v1::Agent::Service {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
   // The proto's RPC methods.
-  static constexpr size_t kNumMethods = 17;
+  static constexpr size_t kNumMethods = 20;
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -151,6 +152,21 @@ class AgentService final : public v1::Agent::Service {
                       const v1::HealthRequest* request,
                       v1::HealthResponse* response) override;
 
+  // --- Programs (issue 13, section 2): agent/service_programs.cc.
+  grpc::Status ApplyProgram(grpc::ServerContext* context,
+                            const v1::ApplyProgramRequest* request,
+                            v1::ApplyProgramResponse* response) override;
+  grpc::Status RemoveProgram(grpc::ServerContext* context,
+                             const v1::RemoveProgramRequest* request,
+                             v1::RemoveProgramResponse* response) override;
+  grpc::Status ListPrograms(grpc::ServerContext* context,
+                            const v1::ListProgramsRequest* request,
+                            v1::ListProgramsResponse* response) override;
+
+  // The installed programs and the owners of objects; the agent registers
+  // its configuration's programs here before it serves.
+  ProgramRegistry& programs() { return programs_; }
+
  private:
   enum Method : size_t;
   struct QueryArgs;
@@ -185,6 +201,9 @@ class AgentService final : public v1::Agent::Service {
     std::atomic<uint64_t> errors{0};
   };
   std::array<Counter, kNumMethods> counters_;
+
+  // Programs (issue 13, section 2); every Control statement goes through it.
+  ProgramRegistry programs_;
 };
 
 }  // namespace loupe::agent

@@ -41,6 +41,10 @@ enum AgentService::Method : size_t {
   kSubscribeAlerts,
   kStats,
   kHealth,
+  // Programs (issue 13, section 2).
+  kApplyProgram,
+  kRemoveProgram,
+  kListPrograms,
 };
 
 namespace service_internal {
@@ -64,6 +68,10 @@ inline constexpr std::array<std::string_view, AgentService::kNumMethods>
         "SubscribeAlerts",
         "Stats",
         "Health",
+        // Programs (issue 13, section 2).
+        "ApplyProgram",
+        "RemoveProgram",
+        "ListPrograms",
 };
 
 inline constexpr uint64_t kNoEnd = std::numeric_limits<uint64_t>::max();
