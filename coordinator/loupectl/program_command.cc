@@ -77,12 +77,11 @@ std::string ProgramChangesText(const std::string& name, uint64_t version,
   std::string out = program;
   if (!dry_run) {
     out += r.applied() ? " applied" : " is already installed, unchanged";
-  } else {
-    out += " would";
   }
   if (r.previous_version() != 0) {
     out += " (installed: version " + std::to_string(r.previous_version()) + ")";
   }
+  if (dry_run) out += ", if applied";
   out += ": " + Count(counts[v1::PROGRAM_ACTION_ADD], "added") + ", " +
          Count(counts[v1::PROGRAM_ACTION_REMOVE], "removed") + ", " +
          Count(counts[v1::PROGRAM_ACTION_REPLACE], "replaced") + ", " +
