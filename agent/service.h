@@ -9,7 +9,9 @@
 // The handlers live in one file per area: service_multilogs.cc (multilogs
 // and control), service_data.cc (appends and reads), service_queries.cc
 // (queries and aggregates), service_alerts.cc, service_stats.cc (stats and
-// health); service.cc holds what they share.
+// health), service_programs.cc (programs, over the ProgramRegistry, which
+// every Control statement also goes through); service.cc holds what they
+// share.
 //
 // Threads: the synchronous gRPC API; each call runs on a gRPC server
 // thread and may run concurrently with any other. Streams (queries, alert

@@ -104,8 +104,9 @@ grpc::Status AgentService::ApplyProgram(grpc::ServerContext*,
     if (request->program().empty()) {
       return Invalid("program is empty; send the program file's TOML text");
     }
-    if (request->source().size() > kMaxSourceBytes) {
-      return Invalid("source is longer than " +
+    if (request->source().size() > kMaxSourceBytes ||
+        request->source().find_first_of("\r\n") != std::string::npos) {
+      return Invalid("source must be one line of at most " +
                      std::to_string(kMaxSourceBytes) + " bytes");
     }
     ApplyProgramArgs args;
