@@ -11,6 +11,7 @@
 #include "agent/metrics_server.h"
 #include "agent/multilog_registry.h"
 #include "agent/program_file.h"
+#include "agent/program_registry.h"
 #include "agent/rpc_server.h"
 #include "agent/service.h"
 #include "dataplane/eal.h"
@@ -133,6 +134,15 @@ Status Agent::StartParts() {
         return pipeline_->stats();
       });
   service_->set_ready(false);  // until the dataplane runs
+  // The configuration's programs: named after their multilog, version 1.
+  for (const MultilogConfig& m : config_.multilogs) {
+    if (m.program.statements.empty()) continue;
+    if (Status st = service_->programs().RegisterInstalled(
+            ConfiguredProgram(m.name, m.program));
+        !st.ok()) {
+      return st;
+    }
+  }
   std::string error;
   server_ = StartServer(config_.listen, service_.get(), &error, &grpc_port_);
   if (server_ == nullptr) return Status::Unavailable(error);

@@ -482,7 +482,7 @@ void ValidateMultilog(const AgentConfig& c, size_t i, ErrorReport& r) {
                                          ") plus two blocks (" +
                                          FormatSize(2 * block_bytes) + ")");
   }
-  ValidateSection(m.program, key, ProgramTarget{*schema, {}}, r);
+  ValidateSection(m.program, key, ProgramTarget{*schema, {}, nullptr}, r);
 }
 
 // The facilities the syslog sink sends with (agent/alert_sinks.h).

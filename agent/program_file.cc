@@ -141,6 +141,15 @@ bool Exists(const ProgramTarget& target, ControlKind kind,
                      });
 }
 
+// " (owned by program \"p\")" when the target knows owners.
+std::string OwnedBy(const ProgramTarget& target, ControlKind kind,
+                    const std::string& name) {
+  if (!target.owner_of) return "";
+  const std::string owner = target.owner_of(kind, name);
+  if (owner.empty()) return " (added one by one through Control)";
+  return " (owned by program " + Quoted(owner) + ")";
+}
+
 std::string Plural(size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
@@ -228,7 +237,8 @@ void ValidateSection(const ProgramSection& section, const std::string& key,
     const ControlStatement& s = *of[KindIndex(kind)][i];
     if (!s.name.empty() && Exists(target, kind, s.name)) {
       r.Check(at, std::string(ControlKindName(kind)) + " " + Quoted(s.name) +
-                      " already exists" + in_multilog);
+                      " already exists" + in_multilog +
+                      OwnedBy(target, kind, s.name));
     }
   };
 
@@ -249,7 +259,8 @@ void ValidateSection(const ProgramSection& section, const std::string& key,
     }
     if (!twice && Exists(target, ControlKind::kIndex, index.name)) {
       r.Check(at, "column " + Quoted(index.name) + " is already indexed" +
-                      in_multilog);
+                      in_multilog +
+                      OwnedBy(target, ControlKind::kIndex, index.name));
     }
   }
 
@@ -324,7 +335,7 @@ void ValidateSection(const ProgramSection& section, const std::string& key,
 TargetLookup SameSchemaForAll(Schema schema) {
   return [schema =
               std::move(schema)](const std::string&) -> Result<ProgramTarget> {
-    return ProgramTarget{schema, {}};
+    return ProgramTarget{schema, {}, nullptr};
   };
 }
 

@@ -91,6 +91,10 @@ struct ProgramTarget {
   // The multilog's current objects (loupe::CurrentStatements); empty for a
   // multilog that does not exist yet.
   std::vector<ControlStatement> existing;
+  // When set, who owns each existing object (its program's name, or empty
+  // for an object added one by one through Control), for the messages of
+  // names already taken.
+  std::function<std::string(ControlKind, const std::string&)> owner_of;
 };
 
 // Checks `section` (the element `key` of the program, e.g. "multilog[0]")

@@ -16,7 +16,8 @@ AgentService::AgentService(MultilogRegistry* registry, std::string host,
       pipeline_stats_(std::move(pipeline_stats)),
       started_(std::chrono::steady_clock::now()),
       start_time_ns_(registry->incarnation()),
-      snapshots_(std::make_unique<internal::SnapshotContext>()) {}
+      snapshots_(std::make_unique<internal::SnapshotContext>()),
+      programs_(registry) {}
 
 AgentService::~AgentService() { Shutdown(); }
 
@@ -27,7 +28,7 @@ void AgentService::Shutdown() {
 }
 
 std::vector<RpcMethodStats> AgentService::rpc_stats() const {
-  static_assert(kListSnapshots + 1 == kNumMethods,
+  static_assert(kListPrograms + 1 == kNumMethods,
                 "one name and one counter per method of the proto");
   std::vector<RpcMethodStats> out;
   out.reserve(kNumMethods);

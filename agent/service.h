@@ -10,8 +10,9 @@
 // and control), service_data.cc (appends and reads), service_queries.cc
 // (queries and aggregates), service_alerts.cc, service_stats.cc (stats and
 // health), service_snapshots.cc (leased snapshots; every request reads at
-// its snapshot through agent/internal/snapshot_resolve.h); service.cc holds
-// what they share.
+// its snapshot through agent/internal/snapshot_resolve.h),
+// service_programs.cc (programs, over the ProgramRegistry, which every
+// Control statement also goes through); service.cc holds what they share.
 //
 // Threads: the synchronous gRPC API; each call runs on a gRPC server
 // thread and may run concurrently with any other. Streams (queries, alert
@@ -44,6 +45,7 @@
 
 #include "agent/alert_dispatcher.h"
 #include "agent/multilog_registry.h"
+#include "agent/program_registry.h"
 #include "agent/proto/loupe.grpc.pb.h"
 #include "dataplane/stats.h"
 #include "multilog/status.h"
@@ -99,7 +101,7 @@ class AgentService final : public v1::Agent::Service {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
   // The proto's RPC methods.
-  static constexpr size_t kNumMethods = 22;
+  static constexpr size_t kNumMethods = 25;
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -173,6 +175,20 @@ class AgentService final : public v1::Agent::Service {
   grpc::Status ListSnapshots(grpc::ServerContext* context,
                              const v1::ListSnapshotsRequest* request,
                              v1::ListSnapshotsResponse* response) override;
+  // --- Programs (issue 13, section 2): agent/service_programs.cc.
+  grpc::Status ApplyProgram(grpc::ServerContext* context,
+                            const v1::ApplyProgramRequest* request,
+                            v1::ApplyProgramResponse* response) override;
+  grpc::Status RemoveProgram(grpc::ServerContext* context,
+                             const v1::RemoveProgramRequest* request,
+                             v1::RemoveProgramResponse* response) override;
+  grpc::Status ListPrograms(grpc::ServerContext* context,
+                            const v1::ListProgramsRequest* request,
+                            v1::ListProgramsResponse* response) override;
+
+  // The installed programs and the owners of objects; the agent registers
+  // its configuration's programs here before it serves.
+  ProgramRegistry& programs() { return programs_; }
 
  private:
   enum Method : size_t;
@@ -213,6 +229,8 @@ class AgentService final : public v1::Agent::Service {
 
   // Leased snapshots and the appends in flight (section 1).
   const std::unique_ptr<internal::SnapshotContext> snapshots_;
+  // Programs (issue 13, section 2); every Control statement goes through it.
+  ProgramRegistry programs_;
 };
 
 }  // namespace loupe::agent

@@ -194,7 +194,9 @@ grpc::Status AgentService::Control(grpc::ServerContext*,
     LOUPE_LOOKUP(ml, request->multilog());
     Result<ControlStatement> statement = FromProto(request->statement());
     if (!statement.ok()) return ToGrpcStatus(statement.status());
-    return ToGrpcStatus(Apply(ml, *statement));
+    // Through the program registry: serialized with program applies, and
+    // an object a program owns is not removed behind its back.
+    return ToGrpcStatus(programs_.Control(ml, *statement));
   });
 }
 
@@ -206,6 +208,8 @@ grpc::Status AgentService::ListControl(grpc::ServerContext*,
     Result<std::optional<ControlKind>> only = KindFromProto(request->kind());
     if (!only.ok()) return ToGrpcStatus(only.status());
     const CoverageMap coverage = CoverageOf(ml);
+    const std::map<ObjectKey, std::string> owners =
+        programs_.OwnersIn(ml.name());
     for (const ControlStatement& s : CurrentStatements(ml)) {
       if (only->has_value() && s.kind != **only) continue;
       v1::ControlObject* out = response->add_objects();
@@ -215,6 +219,8 @@ grpc::Status AgentService::ListControl(grpc::ServerContext*,
         out->set_covers_from(it->second.covers_from);
         out->set_entries(it->second.entries);
       }
+      auto owner = owners.find(ObjectKey{ml.name(), s.kind, s.name});
+      if (owner != owners.end()) out->set_owner(owner->second);
     }
     return grpc::Status::OK;
   });

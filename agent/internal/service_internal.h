@@ -47,6 +47,10 @@ enum AgentService::Method : size_t {
   kAbortSnapshot,
   kReleaseSnapshot,
   kListSnapshots,
+  // Programs (issue 13, section 2).
+  kApplyProgram,
+  kRemoveProgram,
+  kListPrograms,
 };
 
 namespace service_internal {
@@ -76,6 +80,10 @@ inline constexpr std::array<std::string_view, AgentService::kNumMethods>
         "AbortSnapshot",
         "ReleaseSnapshot",
         "ListSnapshots",
+        // Programs (issue 13, section 2).
+        "ApplyProgram",
+        "RemoveProgram",
+        "ListPrograms",
 };
 
 inline constexpr uint64_t kNoEnd = std::numeric_limits<uint64_t>::max();

@@ -21,6 +21,7 @@
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/loupectl_commands.h"
 #include "coordinator/loupectl/snapshot_command.h"
+#include "coordinator/loupectl/program_command.h"
 #include "coordinator/loupectl/units.h"
 
 #ifndef LOUPE_VERSION
@@ -53,6 +54,7 @@ struct Cli {
       "and a live view.",
       "loupectl"};
   CommandArgs args;
+  ProgramArgs program;  // program apply|diff|remove|list
   Handler handler;
   std::string command;  // "filter add"
 };
@@ -549,6 +551,49 @@ void BuildCli(Cli& cli) {
       ->excludes("--follow");
 
   AddSnapshotCommands(cli, &app);
+  // program (issue 13, section 2)
+  CLI::App* program = Group(
+      &app, "program",
+      "Apply, diff, remove and list programs: named, versioned sets of "
+      "indexes, filters, aggregates and triggers, installed all or nothing");
+  ProgramArgs& p = cli.program;
+  for (const bool dry_run : {false, true}) {
+    CLI::App* apply = Leaf(
+        cli, program, dry_run ? "diff" : "apply",
+        dry_run ? "Show what applying a program file would change, or every "
+                  "problem (a dry run)"
+                : "Install a program file all or nothing; a new version "
+                  "applies only the difference",
+        [&p, dry_run](Session& s) { return ProgramApply(s, p, dry_run); },
+        "FILE holds [[multilog]] sections (config/README.md). Unchanged "
+        "statements keep their objects and data; --if-version makes the "
+        "call fail unless that version (0: none) is installed.");
+    apply->add_option("file", p.file, "The program file")
+        ->type_name("FILE")
+        ->required();
+    apply->add_option("--name", p.name, "The program's name")
+        ->type_name("NAME")
+        ->required();
+    apply->add_option("--version", p.version, "Its version (>= 1)")
+        ->type_name("V")
+        ->required();
+    apply
+        ->add_option("--if-version", p.if_version,
+                     "Only if this version is installed now (0: none)")
+        ->type_name("V");
+  }
+  CLI::App* program_remove =
+      Leaf(cli, program, "remove", "Remove a program and every object it owns",
+           [&p](Session& s) { return ProgramRemove(s, p); });
+  AddNameArgument(program_remove, p.name, "Its name");
+  program_remove
+      ->add_option("--if-version", p.if_version,
+                   "Only if this version is installed now")
+      ->type_name("V");
+  Leaf(cli, program, "list", "List the installed programs",
+       [&p](Session& s) { return ProgramList(s, p); })
+      ->add_option("name", p.name, "Only this one")
+      ->type_name("NAME");
 
   Leaf(cli, &app, "stats",
        "The agent's counters: ports, drops by reason, writers, multilogs, "

@@ -260,6 +260,68 @@ TEST(AgentProcessTest, EveryLoupectlCommandAndErrorCode) {
   }
 }
 
+// Programs (issue 13, section 2): the configuration's program is
+// "packets" version 1; loupectl program diff|apply|list|remove drive
+// ApplyProgram on it, and Control cannot remove what it owns.
+TEST(AgentProcessTest, ConfiguredProgramIsVersionOneAndLoupectlAppliesNext) {
+  TempDir dir;
+  Agent agent(dir.path(), kPacketProgram);  // no ports: RPC only
+  ASSERT_TRUE(agent.AwaitHealthy()) << agent.err();
+  const std::string v2 = (fs::path(dir.path()) / "v2.toml").string();
+  std::ofstream(v2) << R"toml([[multilog]]
+name = "packets"
+indexes = ["dst_port"]
+filters = [
+  { name = "https", expression = "dst_port == 443" },
+  { name = "tcp", expression = "proto == tcp && dst_port != 22" },
+  { name = "dns", expression = "dst_port == 53" },
+]
+aggregates = [
+  { name = "https_count", filter = "https", expression = "COUNT()" },
+  { name = "tcp_count", filter = "tcp", expression = "COUNT()" },
+]
+)toml";
+  const std::string typo = (fs::path(dir.path()) / "typo.toml").string();
+  std::ofstream(typo) << "[[multilog]]\nname = \"packets\"\n"
+                         "filters = [{ name = \"x\", expression = "
+                         "\"dst_prot == 1\" }]\n"
+                         "aggregates = [{ name = \"y\", filter = \"nof\", "
+                         "expression = \"COUNT()\" }]\n";
+  struct Step {
+    std::string args;
+    int code;
+    std::string expect;
+  };
+  const std::vector<Step> steps = {
+      {"program list", 0, "config"},
+      {"-m packets aggregate remove tcp_count", 1, "program \"packets\""},
+      {"program diff " + typo + " --name packets --version 2", 1,
+       "typo.toml:3: multilog[0].filters[0].expression"},
+      {"program diff " + typo + " --name packets --version 2", 1,
+       "typo.toml:4: multilog[0].aggregates[0].filter"},
+      {"program diff " + v2 + " --name packets --version 2", 0, "~ filter tcp"},
+      {"program diff " + v2 + " --name packets --version 2", 0, "+ filter dns"},
+      {"program apply " + v2 + " --name packets --version 2 --if-version 0", 1,
+       "FAILED_PRECONDITION"},
+      {"program apply " + v2 + " --name packets --version 2 --if-version 1", 0,
+       "applied"},
+      {"program apply " + v2 + " --name packets --version 2", 0, "unchanged"},
+      {"program list", 0, "api"},  // no longer the configuration's
+      {"-m packets filter list", 0, "dns"},
+      {"program remove packets", 0, "removed program packets"},
+      {"program remove packets", 1, "NOT_FOUND"},
+  };
+  for (const Step& st : steps) {
+    CmdResult r = Ctl(agent, st.args);
+    EXPECT_EQ(r.code, st.code) << "loupectl " << st.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(st.expect), std::string::npos)
+        << "loupectl " << st.args << "\n"
+        << r.out;
+  }
+  EXPECT_EQ(Ctl(agent, "-m packets filter list").out.find("https"),
+            std::string::npos);
+}
+
 TEST(AgentProcessTest, AlertStreamsWhileATriggerFires) {
   TempDir dir;
   const std::string pcap = MakeCapture(dir.path(), 20000, 0, nullptr, true);

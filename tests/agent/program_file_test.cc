@@ -311,7 +311,8 @@ TEST(ProgramTargetTest, ExistingObjectsResolveAndCollide) {
         *schema,
         {ControlStatement::AddIndex("src"),
          ControlStatement::AddFilter("big", "bytes > 1000"),
-         ControlStatement::AddAggregate("big_count", "big", "COUNT()")}};
+         ControlStatement::AddAggregate("big_count", "big", "COUNT()")},
+        nullptr};
   };
   // Aggregates may name an existing filter, triggers an existing aggregate.
   const ControlProgram p = Parse(
@@ -338,8 +339,8 @@ TEST(ValidateSectionTest, RemovalsAreNotPartOfAProgram) {
   section.statements.push_back(
       ControlStatement::Remove(ControlKind::kFilter, "web"));
   ErrorReport report;
-  ValidateSection(section, "multilog[0]", ProgramTarget{PacketSchema(), {}},
-                  report);
+  ValidateSection(section, "multilog[0]",
+                  ProgramTarget{PacketSchema(), {}, nullptr}, report);
   EXPECT_EQ(report.ToStatus("x").message(),
             "x: multilog[0]: a program only adds; filter web is a removal, "
             "which is sent as a control statement");
