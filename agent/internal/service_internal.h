@@ -41,6 +41,9 @@ enum AgentService::Method : size_t {
   kSubscribeAlerts,
   kStats,
   kHealth,
+  // Mergeable answers (issue 13, section 3).
+  kGetTopK,
+  kGetGroupBy,
 };
 
 namespace service_internal {
@@ -64,6 +67,9 @@ inline constexpr std::array<std::string_view, AgentService::kNumMethods>
         "SubscribeAlerts",
         "Stats",
         "Health",
+        // Mergeable answers (issue 13, section 3).
+        "GetTopK",
+        "GetGroupBy",
 };
 
 inline constexpr uint64_t kNoEnd = std::numeric_limits<uint64_t>::max();

@@ -1293,9 +1293,9 @@ TEST_F(ServiceTest, StatsReportsDataplaneMultilogsAndRpcs) {
     }
   }
   EXPECT_TRUE(found);
-  EXPECT_EQ(stats.rpc_size(), 17);  // every method of the proto
+  EXPECT_EQ(stats.rpc_size(), 19);  // every method of the proto
   std::vector<RpcMethodStats> local = service_->rpc_stats();
-  EXPECT_EQ(local.size(), 17u);
+  EXPECT_EQ(local.size(), 19u);
   EXPECT_EQ(local[0].method, "CreateMultilog");
 
   // No dataplane: no dataplane message.
