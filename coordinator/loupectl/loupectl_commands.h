@@ -103,6 +103,15 @@ struct CommandArgs {
   std::string src_column = "src_ip";
   std::string dst_column = "dst_ip";
   std::string bytes_column = "frame_len";
+
+  // topk, groupby (issue 13, section 3).
+  std::string by;  // key columns, comma-separated
+  std::string sum;
+  uint32_t k = 10;
+  std::optional<double> min_value;
+  std::vector<std::string> keys;
+  std::vector<std::string> aggregates;
+  std::string breakdown_bucket = "0";
 };
 
 // What every command gets: its name for messages, the parsed arguments,
