@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "agent/internal/page_token.h"
 #include "agent/internal/service_internal.h"
 #include "agent/internal/snapshot_resolve.h"
 
@@ -16,6 +17,10 @@ AgentService::AgentService(MultilogRegistry* registry, std::string host,
       pipeline_stats_(std::move(pipeline_stats)),
       started_(std::chrono::steady_clock::now()),
       start_time_ns_(registry->incarnation()),
+      page_key_([] {
+        const internal::SipKey k = internal::DrawPageKey();
+        return std::array<uint64_t, 2>{k.k0, k.k1};
+      }()),
       snapshots_(std::make_unique<internal::SnapshotContext>()),
       programs_(registry) {}
 
@@ -28,7 +33,7 @@ void AgentService::Shutdown() {
 }
 
 std::vector<RpcMethodStats> AgentService::rpc_stats() const {
-  static_assert(kListPrograms + 1 == kNumMethods,
+  static_assert(kGetGroupBy + 1 == kNumMethods,
                 "one name and one counter per method of the proto");
   std::vector<RpcMethodStats> out;
   out.reserve(kNumMethods);

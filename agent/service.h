@@ -63,7 +63,9 @@ inline constexpr uint32_t kMaxReadRecords = 65536;
 inline constexpr uint64_t kMaxReadBytes = 32ull << 20;
 inline constexpr uint32_t kDefaultQueryLimit = 10'000;
 inline constexpr uint32_t kMaxQueryLimit = 1'000'000;
-// A later page re-runs its query up to its own end: pages stop here.
+// A QueryFilter page re-reads the time bucket where the previous one
+// ended: pages whose bucket holds more records than this stop here.
+// ExecuteFilter pages resume at an offset and have no such limit.
 inline constexpr uint64_t kMaxPagedRecords = 8'000'000;
 inline constexpr uint32_t kDefaultAlertLimit = 1'000;
 inline constexpr uint32_t kMaxAlertLimit = 100'000;
@@ -101,7 +103,7 @@ class AgentService final : public v1::Agent::Service {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
   // The proto's RPC methods.
-  static constexpr size_t kNumMethods = 25;
+  static constexpr size_t kNumMethods = 27;
   // Every method, in the order of the proto, zeros included.
   std::vector<RpcMethodStats> rpc_stats() const;
 
@@ -189,6 +191,13 @@ class AgentService final : public v1::Agent::Service {
   // The installed programs and the owners of objects; the agent registers
   // its configuration's programs here before it serves.
   ProgramRegistry& programs() { return programs_; }
+  // --- Mergeable answers (issue 13, section 3): service_breakdowns.cc
+  grpc::Status GetTopK(grpc::ServerContext* context,
+                       const v1::GetTopKRequest* request,
+                       v1::GetTopKResponse* response) override;
+  grpc::Status GetGroupBy(grpc::ServerContext* context,
+                          const v1::GetGroupByRequest* request,
+                          v1::GetGroupByResponse* response) override;
 
  private:
   enum Method : size_t;
@@ -214,6 +223,9 @@ class AgentService final : public v1::Agent::Service {
   const PipelineStatsSource pipeline_stats_;
   const std::chrono::steady_clock::time_point started_;
   const uint64_t start_time_ns_;
+  // The MAC key of this incarnation's page tokens, drawn at start
+  // (agent/internal/page_token.h): k0, k1.
+  const std::array<uint64_t, 2> page_key_;
 
   // Release pairs with the acquire in shutting_down().
   std::atomic<bool> shutting_down_{false};

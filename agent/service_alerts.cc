@@ -71,7 +71,8 @@ grpc::Status AgentService::GetAlerts(
                                      .value();
     std::optional<PageToken> token;
     if (!request->page_token().empty()) {
-      token = DecodeToken(request->page_token(), 'a', fingerprint);
+      token = DecodeToken(request->page_token(), 'a', fingerprint,
+                          {page_key_[0], page_key_[1]});
       if (!token.has_value()) return BadToken("GetAlerts");
     }
     std::vector<std::pair<std::string, std::shared_ptr<Multilog>>> logs;
@@ -133,7 +134,8 @@ grpc::Status AgentService::GetAlerts(
       next.fingerprint = fingerprint;
       next.name = *last.first;
       chunk.set_truncated(true);
-      chunk.set_next_page_token(EncodeToken(next));
+      chunk.set_next_page_token(
+          EncodeToken(next, {page_key_[0], page_key_[1]}));
     }
     if (!writer->Write(chunk)) {
       return ClientGone();

@@ -129,10 +129,11 @@ grpc::Status AgentService::RunQuery(
                                    .Add(args.t0_ns)
                                    .Add(t1)
                                    .value();
+  const internal::SipKey key{page_key_[0], page_key_[1]};
   std::optional<PageToken> token;
   uint64_t snapshot = args.snapshot;
   if (!args.page_token->empty()) {
-    token = DecodeToken(*args.page_token, kind, fingerprint);
+    token = DecodeToken(*args.page_token, kind, fingerprint, key);
     if (!token.has_value()) return BadToken(args.rpc);
     if (snapshot != 0 && snapshot != token->snapshot) {
       return Invalid(
@@ -140,6 +141,22 @@ grpc::Status AgentService::RunQuery(
           " differs from the page_token's snapshot " +
           std::to_string(token->snapshot) + "; leave snapshot 0 when paging");
     }
+    // Every field, although the mac vouches for them: a token names a
+    // snapshot of this multilog (a record boundary, checked again by the
+    // query), a position below it, and counts below the paging cap.
+    const uint64_t tail = data.read_tail();
+    bool valid = token->snapshot != 0 && token->snapshot % rs == 0 &&
+                 token->snapshot <= tail;
+    if (!args.named) {
+      valid = valid && token->a % rs == 0 && token->a <= token->snapshot &&
+              token->b <= token->a / rs && token->c == 0;
+    } else {
+      valid = valid && token->a >= args.t0_ns / bucket_ns &&
+              token->a <= (t1 - 1) / bucket_ns && token->b % rs == 0 &&
+              token->b < token->snapshot && token->c >= 1 &&
+              token->c <= kMaxPagedRecords;
+    }
+    if (!valid) return BadToken(args.rpc);
     snapshot = token->snapshot;
   }
   s = internal::ResolveSnapshot(*snapshots_, ml, snapshot, *args.snapshot_id,
@@ -154,31 +171,23 @@ grpc::Status AgentService::RunQuery(
   next.fingerprint = fingerprint;
   v1::QuerySummary summary;
 
-  const uint64_t before =
-      token.has_value() ? (args.named ? token->c : token->b) : 0;
-  if (before + limit + 1 > kMaxPagedRecords + kMaxQueryLimit) {
-    return grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        std::string(args.rpc) + ": paged past " +
-            std::to_string(kMaxPagedRecords) +
-            " records; narrow the time window (t0_ns, t1_ns) instead");
-  }
   if (!args.named) {
-    // ExecuteFilter answers the lowest offsets first: page k re-runs the
-    // query to its own end and skips what earlier pages sent.
-    Result<QueryResult> r = ml.ExecuteFilter(*args.what, args.t0_ns, t1,
-                                             before + limit + 1, snapshot);
-    if (!r.ok()) return ToGrpcStatus(r.status());
+    // ExecuteFilter answers the lowest offsets first: a page resumes at the
+    // token's offset, so paging through N records reads each once.
     const uint64_t from = token.has_value() ? token->a : 0;
-    auto first = std::lower_bound(r->offsets.begin(), r->offsets.end(), from);
-    const size_t available = static_cast<size_t>(r->offsets.end() - first);
-    page.assign(first, first + std::min<size_t>(available, limit));
+    const uint64_t sent_before = token.has_value() ? token->b : 0;
+    Result<QueryResult> r =
+        ml.ExecuteFilter(*args.what, args.t0_ns, t1, limit + 1, snapshot, from);
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    const size_t available = r->offsets.size();
+    page.assign(r->offsets.begin(),
+                r->offsets.begin() + std::min<size_t>(available, limit));
     more = available > limit || r->truncated;
     if (page.empty()) more = false;
     if (more) {
       next.snapshot = r->snapshot;
       next.a = page.back() + rs;
-      next.b = static_cast<uint64_t>(first - r->offsets.begin()) + page.size();
+      next.b = sent_before + page.size();
     }
     summary.set_plan(r->plan);
     summary.set_covers_from(r->covers_from);
@@ -188,6 +197,7 @@ grpc::Status AgentService::RunQuery(
     // QueryFilter answers in the filter log's order: time buckets in order,
     // offsets ascending within one. Page k starts at the bucket where page
     // k-1 ended and skips the records of it that were already sent.
+    const uint64_t before = token.has_value() ? token->c : 0;
     const uint64_t t0 =
         token.has_value()
             ? std::max(args.t0_ns,
@@ -234,6 +244,13 @@ grpc::Status AgentService::RunQuery(
         if (it->first == last.first) ++in_bucket;
       }
       next.c = in_bucket;
+      if (in_bucket > kMaxPagedRecords) {
+        return grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED,
+            std::string(args.rpc) + ": one time bucket holds more than " +
+                std::to_string(kMaxPagedRecords) +
+                " records of the filter; page with ExecuteFilter instead");
+      }
     }
     summary.set_plan(r->plan);
     summary.set_covers_from(r->covers_from);
@@ -242,7 +259,7 @@ grpc::Status AgentService::RunQuery(
     summary.set_expired(expired);
   }
   summary.set_truncated(more);
-  if (more) summary.set_next_page_token(EncodeToken(next));
+  if (more) summary.set_next_page_token(EncodeToken(next, key));
 
   // Stream the page in chunks; the last one carries the summary.
   const Schema& schema = ml.schema();
@@ -364,6 +381,23 @@ grpc::Status AgentService::GetAggregate(grpc::ServerContext*,
     response->set_partial(r->partial);
     response->set_recomputed_buckets(r->recomputed_buckets);
     response->set_snapshot(r->snapshot);
+    if (request->with_bins() && hist) {
+      v1::MergeableHistogram* bins = response->mutable_bins();
+      bins->set_layout(Histogram::kLayout);
+      bins->set_sub_bucket_bits(Histogram::kSubBucketBits);
+      bins->set_count(d.count);
+      bins->set_sum(d.sum);
+      bins->set_min(d.count != 0 ? d.min : 0);
+      bins->set_max(d.count != 0 ? d.max : 0);
+      bins->set_integral(true);
+      if (d.hist != nullptr) {
+        bins->set_integral(d.hist->integral());
+        d.hist->ForEachBin([&](int64_t bin, uint64_t count) {
+          bins->add_bins(bin);
+          bins->add_counts(count);
+        });
+      }
+    }
     return grpc::Status::OK;
   });
 }

@@ -162,6 +162,19 @@ void Histogram::Merge(const Histogram& other) {
   }
 }
 
+bool Histogram::AddBinCount(int64_t bin, uint64_t count) {
+  if (bin < -kMaxBin || bin > kMaxBin) return false;
+  if (count == 0) return true;
+  if (bin == 0) {
+    Increment(zeros_, count);
+    return true;
+  }
+  const uint32_t sign = bin < 0 ? 1 : 0;
+  const uint32_t key = static_cast<uint32_t>((bin < 0 ? -bin : bin) - 1);
+  BumpKey(sign, key, count);
+  return true;
+}
+
 void Histogram::AddTotals(uint64_t count, double sum, double min, double max,
                           bool integral) {
   Increment(count_, count);

@@ -39,6 +39,15 @@
 // acquire, a reader that saw any new count also sees the writer's earlier
 // stores, such as a sequence counter made odd before the change (no fences
 // needed; GCC's ThreadSanitizer does not support them).
+//
+// Bins, for merging across processes: the layout is fixed (kLayout names
+// it), so a bucket is one integer, its bin index, on every host. Bin 0 is
+// zero; a positive magnitude with key k (IEEE-754 biased exponent << 7 |
+// top 7 mantissa bits) is bin k + 1, a negative one -(k + 1). Bins from
+// several histograms add exactly; a histogram rebuilt from their sum (and
+// the summed count, sum, min, max and integrality) answers Quantile as if
+// every value had been added to it, with the same bound
+// (multilog/histogram_merge.h).
 #ifndef LOUPE_MULTILOG_HISTOGRAM_H_
 #define LOUPE_MULTILOG_HISTOGRAM_H_
 
@@ -141,6 +150,27 @@ class Histogram {
   // (0, 0) and infinities (+-inf, +-inf). The counts sum to count().
   template <typename Fn>
   void ForEachBucket(Fn&& fn) const;
+
+  // The bucket layout of every Histogram: log-linear, kSubBucketBits
+  // sub-buckets per power of two, bins as in the header comment. A new
+  // layout gets a new number.
+  static constexpr uint32_t kLayout = 1;
+  // The largest |bin| of kLayout (+-infinity).
+  static constexpr int64_t kMaxBin = (int64_t{2047} << kSubBucketBits) + 1;
+  // Calls fn(int64_t bin, uint64_t count) for every non-empty bucket in
+  // increasing order of value.
+  template <typename Fn>
+  void ForEachBin(Fn&& fn) const {
+    Walk([&](uint32_t sign, uint32_t key, uint64_t count) {
+      const int64_t k = int64_t{key} + 1;
+      fn(sign == 2 ? int64_t{0} : sign == 0 ? k : -k, count);
+      return true;
+    });
+  }
+  // Bucket-only add of `count` values to `bin` (see AddBucket: call
+  // AddTotals for them too). False, changing nothing, when `bin` is no bin
+  // of kLayout.
+  bool AddBinCount(int64_t bin, uint64_t count);
 
   // Bytes this histogram holds, itself included.
   uint64_t memory_bytes() const {

@@ -207,10 +207,13 @@ class Multilog {
                                   uint64_t t1_ns, size_t limit = 0,
                                   uint64_t snapshot = 0) const;
   // Ad hoc: uses indexes where the expression allows (intersection for &&,
-  // union for ||) and scans the data log otherwise.
+  // union for ||) and scans the data log otherwise. Only records at
+  // offsets >= from_offset are answered, and the scan starts there: how a
+  // next page resumes without reading what earlier pages covered.
   Result<QueryResult> ExecuteFilter(std::string_view expression, uint64_t t0_ns,
                                     uint64_t t1_ns, size_t limit = 0,
-                                    uint64_t snapshot = 0) const;
+                                    uint64_t snapshot = 0,
+                                    uint64_t from_offset = 0) const;
   std::vector<Alert> GetAlerts(uint64_t t0_ns, uint64_t t1_ns,
                                const std::string& trigger = "",
                                size_t limit = 0) const {

@@ -124,8 +124,8 @@ Candidates Plan(const BoundFilter& filter, uint32_t i, const ControlSet& set,
 
 Result<QueryResult> Multilog::ExecuteFilter(std::string_view expression,
                                             uint64_t t0_ns, uint64_t t1_ns,
-                                            size_t limit,
-                                            uint64_t snapshot) const {
+                                            size_t limit, uint64_t snapshot,
+                                            uint64_t from_offset) const {
   if (t1_ns < t0_ns) {
     return Status::InvalidArgument("time range: end " + std::to_string(t1_ns) +
                                    " is before start " + std::to_string(t0_ns));
@@ -183,12 +183,15 @@ Result<QueryResult> Multilog::ExecuteFilter(std::string_view expression,
                ? plan.how + ": " + std::to_string(plan.offsets.size()) +
                      " candidates"
                : "scan";
-  if (!scan(0, scan_end)) return r;
+  if (!scan(from_offset, scan_end)) return r;
   if (plan.indexed) {
     if (scan_end > data_->head()) {
       r.plan += "; scan below offset " + std::to_string(scan_end);
     }
-    for (uint64_t off : plan.offsets) {
+    auto first =
+        std::lower_bound(plan.offsets.begin(), plan.offsets.end(), from_offset);
+    for (auto it = first; it != plan.offsets.end(); ++it) {
+      const uint64_t off = *it;
       if (off >= *snap) break;
       if (off < data_->head()) continue;
       bool more = true;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <iterator>
+#include <random>
 
 namespace loupe::agent::internal {
 namespace {
@@ -13,9 +14,27 @@ std::string Hex(uint64_t v) {
   return std::string(buf, end);
 }
 
+constexpr size_t kMacChars = 16;
+
+std::string MacText(const SipKey& key, std::string_view body) {
+  std::string out = Hex(SipHash24(key, body));
+  return std::string(kMacChars - out.size(), '0') + out;
+}
+
 }  // namespace
 
-std::string EncodeToken(const PageToken& t) {
+SipKey DrawPageKey() {
+  std::random_device random;
+  auto draw64 = [&] {
+    return (uint64_t{random()} << 32) ^ uint64_t { random() };
+  };
+  SipKey key;
+  key.k0 = draw64();
+  key.k1 = draw64();
+  return key;
+}
+
+std::string EncodeToken(const PageToken& t, const SipKey& key) {
   std::string out(1, t.kind);
   for (uint64_t v : {t.snapshot, t.a, t.b, t.c, t.fingerprint}) {
     out += ':';
@@ -29,11 +48,25 @@ std::string EncodeToken(const PageToken& t) {
       out += kHex[ch & 15];
     }
   }
+  out += ':';
+  out += MacText(key, std::string_view(out).substr(0, out.size() - 1));
   return out;
 }
 
 std::optional<PageToken> DecodeToken(std::string_view text, char kind,
-                                     uint64_t fingerprint) {
+                                     uint64_t fingerprint, const SipKey& key) {
+  // The mac first: nothing of a token this agent did not issue is parsed.
+  if (text.size() < kMacChars + 1 || text.size() > 1024) return {};
+  const size_t body_size = text.size() - kMacChars - 1;
+  if (text[body_size] != ':') return {};
+  const std::string expected = MacText(key, text.substr(0, body_size));
+  // Constant time, so that the comparison does not leak the mac.
+  uint8_t diff = 0;
+  for (size_t i = 0; i < kMacChars; ++i) {
+    diff |= static_cast<uint8_t>(expected[i] ^ text[body_size + 1 + i]);
+  }
+  if (diff != 0) return {};
+  text = text.substr(0, body_size);
   if (text.size() < 2 || text[0] != kind || text[1] != ':') return {};
   PageToken t;
   t.kind = kind;
@@ -71,9 +104,10 @@ grpc::Status BadToken(std::string_view rpc) {
   return grpc::Status(
       grpc::StatusCode::INVALID_ARGUMENT,
       std::string(rpc) +
-          ": page_token was not issued for these arguments (or is "
-          "damaged); repeat the request that returned it with the "
-          "same multilog, expression or filter and time range");
+          ": page_token was not issued by this agent for these arguments "
+          "(it is damaged or altered, was issued before the agent "
+          "restarted, or the multilog, expression, filter or time range "
+          "differ); repeat the request without page_token");
 }
 
 }  // namespace loupe::agent::internal

@@ -2,15 +2,23 @@
 // says where its next page starts, as an opaque string the client passes
 // back.
 //
-// token := kind ':' hex(snapshot) ':' hex(a) ':' hex(b) ':' hex(c) ':'
+// token := body ':' hex(mac)
+// body  := kind ':' hex(snapshot) ':' hex(a) ':' hex(b) ':' hex(c) ':'
 //          hex(fingerprint) [':' hex-bytes(name)]
-// kind 'e' (ExecuteFilter): a = next offset, b = records before it.
+// kind 'e' (ExecuteFilter): a = next offset (the next page scans from
+//   there, nothing before it), b = records sent before it.
 // kind 'q' (QueryFilter): a = last bucket, b = last offset, c = records of
 //   that bucket up to it.
 // kind 'a' (GetAlerts): a = last time_ns, b = last sequence, name = its
 //   multilog.
 // The fingerprint hashes the request's other arguments, so a token is
-// refused with arguments it was not issued for.
+// refused with arguments it was not issued for. The mac is SipHash-2-4
+// (agent/internal/siphash.h) of the body under a 128-bit key the service
+// draws at start (DrawPageKey), so a token that this incarnation of the
+// agent did not issue -- forged, altered, or from before a restart -- is
+// refused before any of its fields is believed. The handlers still check
+// every field against the request (offsets on record boundaries below the
+// snapshot, counts below the paging cap).
 //
 // Value types and pure functions; thread-safe. Internal to the
 // agent_service library.
@@ -23,6 +31,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "agent/internal/siphash.h"
 
 namespace loupe::agent::internal {
 
@@ -58,11 +68,15 @@ class Fingerprint {
   uint64_t h_ = 0xcbf29ce484222325ull;
 };
 
-std::string EncodeToken(const PageToken& token);
+// A key from the system's random source (std::random_device).
+SipKey DrawPageKey();
 
-// nullopt when `text` is not a token of `kind` issued for `fingerprint`.
+std::string EncodeToken(const PageToken& token, const SipKey& key);
+
+// nullopt when `text` is not a token of `kind` issued under `key` for
+// `fingerprint`.
 std::optional<PageToken> DecodeToken(std::string_view text, char kind,
-                                     uint64_t fingerprint);
+                                     uint64_t fingerprint, const SipKey& key);
 
 // INVALID_ARGUMENT for a token DecodeToken refused, saying what to do.
 grpc::Status BadToken(std::string_view rpc);

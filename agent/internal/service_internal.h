@@ -51,6 +51,9 @@ enum AgentService::Method : size_t {
   kApplyProgram,
   kRemoveProgram,
   kListPrograms,
+  // Mergeable answers (issue 13, section 3).
+  kGetTopK,
+  kGetGroupBy,
 };
 
 namespace service_internal {
@@ -84,6 +87,9 @@ inline constexpr std::array<std::string_view, AgentService::kNumMethods>
         "ApplyProgram",
         "RemoveProgram",
         "ListPrograms",
+        // Mergeable answers (issue 13, section 3).
+        "GetTopK",
+        "GetGroupBy",
 };
 
 inline constexpr uint64_t kNoEnd = std::numeric_limits<uint64_t>::max();

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/loupectl/breakdown_command.h"
 #include "coordinator/loupectl/control_command.h"
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/loupectl_commands.h"
@@ -639,6 +640,63 @@ void BuildCli(Cli& cli) {
                   "Numeric column summed as bytes (records are counted when "
                   "it does not exist)")
       ->type_name("COLUMN")
+      ->capture_default_str();
+
+  // Mergeable answers (issue 13, section 3): coordinator/loupectl/
+  // breakdown_command.cc.
+  auto breakdown_options = [&a](CLI::App* leaf) {
+    AddWindowOptions(leaf, a);
+    leaf->add_option("--by", a.by, "Key columns, 1 to 4, comma-separated")
+        ->type_name("COLUMNS")
+        ->required();
+    leaf->add_option("--filter", a.filter,
+                     "Only records a filter (by name) or an expression "
+                     "passes")
+        ->type_name("FILTER");
+  };
+  CLI::App* topk = Leaf(
+      cli, &app, "topk", "The keys of most records (or largest sum), exact",
+      TopK,
+      "GetTopK over every record of the window (never sampled): the k keys "
+      "of largest value, the k-th value and whether more keys pass "
+      "--min-value. Example:\n"
+      "  loupectl topk --by src_ip,dst_port --sum frame_len -k 5 --from "
+      "-1m");
+  breakdown_options(topk);
+  topk->add_option("--sum", a.sum,
+                   "Rank by the sum of this numeric column (default: count "
+                   "records)")
+      ->type_name("COLUMN");
+  topk->add_option("-k", a.k, "Keys to show, 1 to 10000")
+      ->type_name("N")
+      ->capture_default_str();
+  topk->add_option("--min-value", a.min_value,
+                   "Only keys of at least this value")
+      ->type_name("X");
+  topk->add_option("--key", a.keys,
+                   "Also show this key's exact value (values comma-separated, "
+                   "as shown; repeatable)")
+      ->type_name("VALUES");
+  CLI::App* groupby = Leaf(
+      cli, &app, "groupby", "Aggregates per key (and per time bucket), exact",
+      GroupBy,
+      "GetGroupBy over every record of the window: one row per key (and per "
+      "--bucket) with each AGGREGATE (default COUNT()). Example:\n"
+      "  loupectl groupby --by proto 'SUM(frame_len)' 'P99(frame_len)' "
+      "--bucket 1s --from -10s");
+  breakdown_options(groupby);
+  groupby
+      ->add_option("aggregates", a.aggregates,
+                   "COUNT() SUM(c) MIN(c) MAX(c) P50(c) P99(c) "
+                   "QUANTILE(c, q)")
+      ->type_name("AGGREGATE");
+  groupby
+      ->add_option("--bucket", a.breakdown_bucket,
+                   "Also per time bucket of this width (0: none)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  groupby->add_option("--limit", a.limit, "Rows to show (at most 100000)")
+      ->type_name("N")
       ->capture_default_str();
 }
 

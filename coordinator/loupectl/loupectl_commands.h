@@ -109,6 +109,15 @@ struct CommandArgs {
   std::vector<std::string> snapshot_multilogs;
   std::string snapshot_lease = "250ms";
   std::string snapshot_keep = "10m";
+
+  // topk, groupby (issue 13, section 3).
+  std::string by;  // key columns, comma-separated
+  std::string sum;
+  uint32_t k = 10;
+  std::optional<double> min_value;
+  std::vector<std::string> keys;
+  std::vector<std::string> aggregates;
+  std::string breakdown_bucket = "0";
 };
 
 // What every command gets: its name for messages, the parsed arguments,

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/multilog_registry.h"
@@ -132,7 +133,16 @@ TEST_F(AlertCursorTest, ASubscriberThatDoesNotReadLosesNothing) {
     ASSERT_EQ(e.alert().sequence(), static_cast<uint64_t>(i));
     ASSERT_EQ(e.lost(), 0u);
   }
-  const SinkStats s = registry_->alerts().subscriber_stats();
+  // The stream counts an alert once its Write returned, which can be just
+  // after the client read it.
+  SinkStats s = registry_->alerts().subscriber_stats();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (s.sent < static_cast<uint64_t>(n) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    s = registry_->alerts().subscriber_stats();
+  }
   EXPECT_EQ(s.sent, static_cast<uint64_t>(n));
   EXPECT_EQ(s.dropped, 0u);
   ctx.TryCancel();
