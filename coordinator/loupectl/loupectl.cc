@@ -21,8 +21,8 @@
 #include "coordinator/loupectl/control_command.h"
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/loupectl_commands.h"
-#include "coordinator/loupectl/snapshot_command.h"
 #include "coordinator/loupectl/program_command.h"
+#include "coordinator/loupectl/snapshot_command.h"
 #include "coordinator/loupectl/units.h"
 
 #ifndef LOUPE_VERSION
