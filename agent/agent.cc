@@ -130,8 +130,16 @@ Status Agent::StartParts() {
   service_ = std::make_unique<AgentService>(
       registry_.get(), config_.host,
       [this]() -> std::optional<dataplane::PipelineStats> {
-        if (pipeline_ == nullptr) return std::nullopt;
-        return pipeline_->stats();
+        dataplane::Pipeline* p =
+            shown_pipeline_.load(std::memory_order_acquire);
+        if (p == nullptr) return std::nullopt;
+        return p->stats();
+      },
+      [this]() -> std::optional<uint64_t> {
+        dataplane::Pipeline* p =
+            shown_pipeline_.load(std::memory_order_acquire);
+        // Not yet running: nothing is received before the pipeline starts.
+        return p == nullptr ? std::nullopt : p->settled_ns();
       });
   service_->set_ready(false);  // until the dataplane runs
   // The configuration's programs: named after their multilog, version 1.
@@ -192,6 +200,7 @@ Status Agent::StartParts() {
     }
     if (Status st = (*p)->Start(); !st.ok()) return st;
     pipeline_ = std::move(*p);
+    shown_pipeline_.store(pipeline_.get(), std::memory_order_release);
     std::string ports;
     for (const PortConfig& pc : config_.ports) {
       ports += (ports.empty() ? "" : ", ") + pc.name + " (" + pc.device + ")";
@@ -221,6 +230,7 @@ void Agent::Stop() {
         "dataplane stopped: " + std::to_string(s.total.received) +
             " packets received, " + std::to_string(s.total.recorded) +
             " recorded, " + std::to_string(s.total.dropped()) + " dropped");
+    shown_pipeline_.store(nullptr, std::memory_order_release);
     pipeline_.reset();
   }
   if (registry_ != nullptr) {
@@ -248,7 +258,10 @@ std::string Agent::RenderMetricsText() const {
   MetricsInput in;
   in.version = LOUPE_VERSION;
   in.uptime = std::chrono::steady_clock::now() - started_;
-  if (pipeline_ != nullptr) in.pipeline = pipeline_->stats();
+  if (dataplane::Pipeline* p = shown_pipeline_.load(std::memory_order_acquire);
+      p != nullptr) {
+    in.pipeline = p->stats();
+  }
   for (const HostedMultilog& h : registry_->List()) {
     MultilogMetrics m;
     m.name = h.name;

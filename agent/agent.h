@@ -21,6 +21,7 @@
 #ifndef LOUPE_AGENT_AGENT_H_
 #define LOUPE_AGENT_AGENT_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -73,6 +74,9 @@ class Agent {
   int grpc_port_ = 0;
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<dataplane::Pipeline> pipeline_;
+  // pipeline_ as the RPC and metrics threads see it: set once it runs,
+  // cleared before it goes (after those threads have stopped).
+  std::atomic<dataplane::Pipeline*> shown_pipeline_{nullptr};
   bool eal_ = false;
   bool stopped_ = false;
   // LogFigures' previous sample.

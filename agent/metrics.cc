@@ -67,6 +67,22 @@ void RenderPipeline(PrometheusTextWriter& w,
   for (const auto& wr : p.writers) {
     w.Sample({{"lcore", std::to_string(wr.lcore)}}, wr.ring_used);
   }
+
+  w.Family("loupe_dataplane_clock_reanchors_total",
+           "Times the RX lcores re-anchored their TSC clock to the wall "
+           "clock (once a second each).",
+           kCounter);
+  w.Sample({}, p.clock.reanchors);
+  w.Family("loupe_dataplane_clock_offset_seconds",
+           "Wall clock minus the TSC stamp at the last re-anchor (largest in "
+           "magnitude over RX lcores): what the re-anchor corrected.",
+           kGauge);
+  w.Sample({}, static_cast<double>(p.clock.last_offset_ns) * 1e-9);
+  w.Family("loupe_dataplane_clock_steps_forward_total",
+           "Re-anchors that stepped the stamps forward (an offset beyond "
+           "50 ms, e.g. a wall-clock step or a paused VM).",
+           kCounter);
+  w.Sample({}, p.clock.steps_forward);
 }
 
 void RenderMultilogs(PrometheusTextWriter& w,

@@ -11,10 +11,12 @@ namespace loupe::agent {
 using service_internal::kMethodNames;
 
 AgentService::AgentService(MultilogRegistry* registry, std::string host,
-                           PipelineStatsSource pipeline_stats)
+                           PipelineStatsSource pipeline_stats,
+                           DataplaneSettledSource dataplane_settled)
     : registry_(registry),
       host_(std::move(host)),
       pipeline_stats_(std::move(pipeline_stats)),
+      dataplane_settled_(std::move(dataplane_settled)),
       started_(std::chrono::steady_clock::now()),
       start_time_ns_(registry->incarnation()),
       page_key_([] {

@@ -83,11 +83,15 @@ struct RpcMethodStats {
 // dataplane.
 using PipelineStatsSource =
     std::function<std::optional<dataplane::PipelineStats>()>;
+// The dataplane's settled time (dataplane::Pipeline::settled_ns) for its
+// pinned multilog; nullopt when it is not running.
+using DataplaneSettledSource = std::function<std::optional<uint64_t>()>;
 
 class AgentService final : public v1::Agent::Service {
  public:
   AgentService(MultilogRegistry* registry, std::string host,
-               PipelineStatsSource pipeline_stats = nullptr);
+               PipelineStatsSource pipeline_stats = nullptr,
+               DataplaneSettledSource dataplane_settled = nullptr);
   ~AgentService() override;
   AgentService(const AgentService&) = delete;
   AgentService& operator=(const AgentService&) = delete;
@@ -221,6 +225,7 @@ class AgentService final : public v1::Agent::Service {
   MultilogRegistry* const registry_;
   const std::string host_;
   const PipelineStatsSource pipeline_stats_;
+  const DataplaneSettledSource dataplane_settled_;
   const std::chrono::steady_clock::time_point started_;
   const uint64_t start_time_ns_;
   // The MAC key of this incarnation's page tokens, drawn at start

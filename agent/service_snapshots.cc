@@ -103,15 +103,22 @@ grpc::Status AgentService::PrepareSnapshot(
         t.multilog = h->name;
         // The settled time before the read tail: an append not in flight
         // when Oldest looks was visible before (below the tail loaded
-        // next) or enters later and stamps later than now_ns.
+        // next) or enters later and stamps later than now_ns. The
+        // dataplane's multilog (pinned: no RPC appends) likewise: a burst
+        // stamped before its settled time is below the tail loaded next.
         t.settled_ns =
             snapshots_->appends.Oldest(h->multilog.get()).value_or(now_ns);
+        t.settled_exact = true;
+        if (h->pinned) {
+          if (dataplane_settled_) {
+            t.settled_ns = dataplane_settled_().value_or(now_ns);
+          } else {
+            t.settled_exact = false;  // agent_time_ns, an approximation
+          }
+        }
         if (t.settled_ns > now_ns) t.settled_ns = now_ns;
         t.tail = data.read_tail();
         t.head = data.write_tail();
-        // The dataplane's multilog: agent_time_ns approximates the RX
-        // time of its oldest unpublished burst.
-        t.settled_exact = !h->pinned;
         t.identity = h->multilog;
         tails.push_back(std::move(t));
       }

@@ -55,6 +55,11 @@ grpc::Status AgentService::Stats(grpc::ServerContext*, const v1::StatsRequest*,
           ws->set_ring_used(w.ring_used);
         }
         FillPort(p->total, out->mutable_total());
+        v1::ClockStats* clock = out->mutable_clock();
+        clock->set_reanchors(p->clock.reanchors);
+        clock->set_last_offset_ns(p->clock.last_offset_ns);
+        clock->set_max_abs_offset_ns(p->clock.max_abs_offset_ns);
+        clock->set_steps_forward(p->clock.steps_forward);
       }
     }
     for (const HostedMultilog& h : registry_->List()) {

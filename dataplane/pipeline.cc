@@ -17,6 +17,7 @@
 
 #include "dataplane/packet_parser.h"
 #include "multilog/packet_schema.h"
+#include "multilog/tails.h"
 
 namespace loupe::dataplane {
 namespace {
@@ -38,6 +39,13 @@ void IdleWait(uint32_t* empty_polls, uint32_t sleep_us) {
   } else {
     rte_delay_us_sleep(sleep_us);
   }
+}
+
+uint64_t WallNs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 std::string LcoreList(const std::vector<unsigned>& v) {
@@ -183,20 +191,20 @@ Pipeline::~Pipeline() {
 
 Status Pipeline::Start() {
   if (running_) return Status::FailedPrecondition("dataplane: already running");
-  // Anchor the TSC to the wall clock once; one conversion per burst.
+  // Anchor every RX lcore's TSC clock to the same wall-clock reading; each
+  // re-anchors itself every second. Nothing is received before now.
   const uint64_t hz = rte_get_tsc_hz();
-  tsc0_ = rte_rdtsc();
-  ns0_ = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  tsc_mult_ = static_cast<uint64_t>((U128{1000000000} << 32) / hz);
+  const uint64_t tsc = rte_rdtsc();
+  const uint64_t wall = WallNs();
   for (auto& r : rx_) {
+    r->clock.Start(tsc, wall, hz);
+    r->settled_ns.store(wall, std::memory_order_relaxed);
     for (RxQueue& q : r->queues) {
-      q.start_tsc = tsc0_;
+      q.start_tsc = tsc;
       q.taken = 0;
     }
   }
+  live_.store(true, std::memory_order_release);
   stop_rx_.store(false);
   stop_writers_.store(false);
   for (auto& w : writers_) {
@@ -232,6 +240,7 @@ void Pipeline::Stop() {
   // The RX lcores have returned (wait_lcore orders us after them): retire
   // what the writers completed, so readTail covers every recorded packet.
   for (auto& r : rx_) r->reserver->Retire();
+  live_.store(false, std::memory_order_release);
   running_ = false;
 }
 
@@ -254,6 +263,12 @@ void Pipeline::RunRx(RxLcore& rx) {
   const uint64_t hz = rte_get_tsc_hz();
   uint32_t empty_polls = 0;
   while (!stop_rx_.load(std::memory_order_relaxed)) {
+    // Every packet this poll receives is stamped at poll_ns or later.
+    const uint64_t poll_tsc = rte_rdtsc();
+    if (rx.clock.Due(poll_tsc)) [[unlikely]] {
+      rx.clock.Reanchor(poll_tsc, WallNs());
+    }
+    const uint64_t poll_ns = rx.clock.ToNs(poll_tsc);
     bool busy = false;
     for (RxQueue& q : rx.queues) {
       if (q.max_pps != 0) {
@@ -267,9 +282,7 @@ void Pipeline::RunRx(RxLcore& rx) {
       if (n == 0) continue;
       q.taken += n;
       busy = true;
-      const uint64_t now =
-          ns0_ +
-          static_cast<uint64_t>((U128{rte_rdtsc() - tsc0_} * tsc_mult_) >> 32);
+      const uint64_t now = rx.clock.ToNs(rte_rdtsc());
       RxCounters& c = *q.counters;
       uint32_t good = 0;
       uint64_t bytes = 0;
@@ -296,9 +309,15 @@ void Pipeline::RunRx(RxLcore& rx) {
       rte_pktmbuf_free_bulk(mbufs, n);
       Bump(c.delivered, n);
       Bump(c.delivered_bytes, bytes);
-      if (good != 0) Spray(rx, q, stage, good, good_bytes);
+      if (good != 0) Spray(rx, q, stage, good, good_bytes, now);
     }
     rx.reserver->Retire();
+    // Release after Retire raised the slot: a reader that sees this
+    // settled time loads a read tail above every burst stamped before it.
+    rx.settled_ns.store(rx.reserver->oldest_in_flight() == Tails::kIdle
+                            ? poll_ns
+                            : rx.reserver->oldest_stamp(),
+                        std::memory_order_release);
     if (busy) {
       empty_polls = 0;
     } else {
@@ -308,7 +327,7 @@ void Pipeline::RunRx(RxLcore& rx) {
 }
 
 void Pipeline::Spray(RxLcore& rx, const RxQueue& q, const void* records,
-                     uint32_t count, uint64_t bytes) {
+                     uint32_t count, uint64_t bytes, uint64_t rx_ns) {
   RxCounters& c = *q.counters;
   const uint64_t n = uint64_t{count} * sizeof(PacketRecord);
   const uint32_t lanes = static_cast<uint32_t>(rx.rings.size());
@@ -316,7 +335,7 @@ void Pipeline::Spray(RxLcore& rx, const RxQueue& q, const void* records,
     const uint32_t lane = rx.next_lane;
     rx.next_lane = lane + 1 == lanes ? 0 : lane + 1;
     uint64_t offset;
-    switch (rx.reserver->Reserve(lane, n, &offset)) {
+    switch (rx.reserver->Reserve(lane, n, &offset, rx_ns)) {
       case Reserver::Outcome::kOk: {
         rx.reserver->Write(offset, records, n);
         Descriptor d{offset, n};
@@ -411,7 +430,29 @@ PipelineStats Pipeline::stats() const {
       ws.ring_used += rte_ring_count(rx->rings[w->lane]);
     s.writers.push_back(ws);
   }
+  for (const auto& rx : rx_) {
+    const TscClock::Counters c = rx->clock.counters();
+    s.clock.reanchors += c.reanchors;
+    s.clock.steps_forward += c.steps_forward;
+    s.clock.max_abs_offset_ns =
+        std::max(s.clock.max_abs_offset_ns, c.max_abs_offset_ns);
+    const auto magnitude = [](int64_t v) {
+      return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+    };
+    if (magnitude(c.last_offset_ns) >= magnitude(s.clock.last_offset_ns)) {
+      s.clock.last_offset_ns = c.last_offset_ns;
+    }
+  }
   return s;
+}
+
+std::optional<uint64_t> Pipeline::settled_ns() const {
+  if (!live_.load(std::memory_order_acquire)) return std::nullopt;
+  uint64_t settled = UINT64_MAX;
+  for (const auto& rx : rx_) {
+    settled = std::min(settled, rx->settled_ns.load(std::memory_order_acquire));
+  }
+  return settled;
 }
 
 }  // namespace loupe::dataplane

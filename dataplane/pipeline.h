@@ -2,7 +2,9 @@
 //
 //   RX lcore (one or more; each serves some ports):
 //     rte_eth_rx_burst -> one TSC reading per burst, converted to ns since
-//     the epoch -> ParsePacket into a staging burst (parse errors counted)
+//     the epoch (TscClock: re-anchored to the wall clock every second,
+//     slewed, never stepping back) -> ParsePacket into a staging burst (parse
+//     errors counted)
 //     -> free the mbufs -> spray: Reserver::Reserve claims the burst's
 //     data-log space with one fetch_add, the records are written in place,
 //     and a 16-byte descriptor {offset, bytes} goes round-robin to one
@@ -35,11 +37,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dataplane/port.h"
 #include "dataplane/stats.h"
+#include "dataplane/tsc_clock.h"
 #include "multilog/multilog.h"
 #include "multilog/status.h"
 
@@ -78,6 +82,14 @@ class Pipeline {
 
   PipelineStats stats() const;
 
+  // Settled time (the fleet API's SnapshotTail::settled_ns): every packet
+  // this pipeline will record with an earlier timestamp is below the
+  // multilog's read tail now. The minimum over RX lcores of the RX time of
+  // the oldest burst not yet published, or of the last poll when none is
+  // pending; nullopt when the pipeline is not running (all it recorded is
+  // published). Any thread; two loads per RX lcore.
+  std::optional<uint64_t> settled_ns() const;
+
  private:
   struct Descriptor {
     uint64_t offset;
@@ -106,9 +118,12 @@ class Pipeline {
     Pipeline* pipeline;
     unsigned lcore;
     std::vector<RxQueue> queues;
-    std::unique_ptr<Reserver> reserver;
-    std::vector<rte_ring*> rings;  // one per writer (lane)
+    std::unique_ptr<Reserver> reserver;  // bursts stamped with their RX time
+    std::vector<rte_ring*> rings;        // one per writer (lane)
     uint32_t next_lane = 0;
+    TscClock clock;  // this lcore's stamps, re-anchored every second
+    // Written by this lcore after every poll; read by settled_ns().
+    alignas(64) std::atomic<uint64_t> settled_ns{0};
   };
   struct alignas(64) WriterLcore {
     Pipeline* pipeline;
@@ -126,7 +141,7 @@ class Pipeline {
   void RunRx(RxLcore& rx);
   void RunWriter(WriterLcore& w);
   void Spray(RxLcore& rx, const RxQueue& q, const void* records, uint32_t count,
-             uint64_t bytes);
+             uint64_t bytes, uint64_t rx_ns);
 
   Multilog* const log_;
   const PipelineOptions options_;
@@ -137,10 +152,8 @@ class Pipeline {
   bool running_ = false;
   std::atomic<bool> stop_rx_{false};
   std::atomic<bool> stop_writers_{false};
-  // TSC to ns since the epoch: ns = ns0 + ((tsc - tsc0) * mult) >> 32.
-  uint64_t tsc0_ = 0;
-  uint64_t ns0_ = 0;
-  uint64_t tsc_mult_ = 0;
+  // Start to Stop's last Retire: settled_ns() reads the RX lcores.
+  std::atomic<bool> live_{false};
 };
 
 }  // namespace loupe::dataplane

@@ -69,12 +69,22 @@ struct WriterStats {
   uint64_t ring_used = 0;  // descriptors waiting in its ring now
 };
 
+// The RX lcores' TSC-to-wall-clock anchors (TscClock), over all RX lcores.
+struct ClockStats {
+  uint64_t reanchors = 0;
+  int64_t last_offset_ns = 0;  // the largest in magnitude of the lcores'
+                               // last offsets (wall - TSC stamp)
+  uint64_t max_abs_offset_ns = 0;
+  uint64_t steps_forward = 0;
+};
+
 struct PipelineStats {
   bool running = false;
   std::string multilog;  // the multilog packets are recorded into
   std::vector<PortStats> ports;
   std::vector<WriterStats> writers;
   PortStats total;  // the sum over ports (name "total")
+  ClockStats clock;
 };
 
 }  // namespace loupe::dataplane

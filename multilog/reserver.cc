@@ -38,6 +38,7 @@ Reserver::Reserver(DataLog* log, uint32_t slot, uint32_t lanes,
       shared_(new LaneShared[lanes]) {
   for (uint32_t i = 0; i < lanes; ++i) {
     lane_[i].starts.reset(new uint64_t[lane_depth]);
+    lane_[i].stamps.reset(new uint64_t[lane_depth]);
   }
 }
 
@@ -47,7 +48,7 @@ Reserver::~Reserver() {
 }
 
 Reserver::Outcome Reserver::Reserve(uint32_t lane, uint64_t bytes,
-                                    uint64_t* offset) {
+                                    uint64_t* offset, uint64_t stamp) {
   Lane& l = lane_[lane];
   if (l.pushed - l.retired > mask_) {
     Retire();
@@ -73,6 +74,7 @@ Reserver::Outcome Reserver::Reserve(uint32_t lane, uint64_t bytes,
     *offset = log_->tails_.ClaimKeepSlot(bytes);
     log_->tails_.SetSlot(slot_, *offset);  // raising is always safe
     slot_value_ = *offset;
+    oldest_stamp_ = stamp;
   } else {
     *offset = log_->tails_.ClaimKeepSlot(bytes);
   }
@@ -83,6 +85,7 @@ Reserver::Outcome Reserver::Reserve(uint32_t lane, uint64_t bytes,
     log_->AwaitMemory(*offset + bytes);
   }
   l.starts[l.pushed & mask_] = *offset;
+  l.stamps[l.pushed & mask_] = stamp;
   ++l.pushed;
   ++in_flight_;
   return Outcome::kOk;
@@ -90,6 +93,7 @@ Reserver::Outcome Reserver::Reserve(uint32_t lane, uint64_t bytes,
 
 void Reserver::Retire() {
   uint64_t oldest = Tails::kIdle;
+  uint64_t stamp = 0;
   for (uint32_t i = 0; i < lanes_; ++i) {
     Lane& l = lane_[i];
     if (l.retired == l.pushed) continue;
@@ -97,11 +101,15 @@ void Reserver::Retire() {
     const uint64_t done = shared_[i].completed.load(std::memory_order_acquire);
     in_flight_ -= done - l.retired;
     l.retired = done;
-    if (done != l.pushed) oldest = std::min(oldest, l.starts[done & mask_]);
+    if (done != l.pushed && l.starts[done & mask_] < oldest) {
+      oldest = l.starts[done & mask_];
+      stamp = l.stamps[done & mask_];
+    }
   }
   if (oldest != slot_value_) {
     log_->tails_.SetSlot(slot_, oldest);
     slot_value_ = oldest;
+    oldest_stamp_ = stamp;
   }
 }
 

@@ -68,8 +68,11 @@ class Reserver {
   // Claims `bytes` (whole records, at most the log's max batch) for `lane`
   // without blocking; on kOk *offset is its first byte, and the caller must
   // Write it and hand it to the lane. On any other outcome nothing is
-  // claimed.
-  Outcome Reserve(uint32_t lane, uint64_t bytes, uint64_t* offset);
+  // claimed. `stamp` is kept with the batch for oldest_stamp() (the
+  // dataplane gives the burst's RX time; stamps must not decrease from one
+  // Reserve to the next).
+  Outcome Reserve(uint32_t lane, uint64_t bytes, uint64_t* offset,
+                  uint64_t stamp = 0);
   // Copies records into space this Reserver claimed.
   void Write(uint64_t offset, const void* records, uint64_t bytes) {
     log_->CopyIn(offset, static_cast<const uint8_t*>(records), bytes);
@@ -80,6 +83,12 @@ class Reserver {
   void Retire();
   // Batches reserved and not yet seen complete by Retire.
   uint64_t in_flight() const { return in_flight_; }
+  // The first byte of the oldest batch that Retire has not seen complete
+  // (readTail stays below it), or Tails::kIdle when none is in flight.
+  uint64_t oldest_in_flight() const { return slot_value_; }
+  // The stamp of that batch; meaningless when none is in flight. Every
+  // batch not yet below readTail has this stamp or a later one.
+  uint64_t oldest_stamp() const { return oldest_stamp_; }
 
   // Lane consumer: the records of a batch in flight on its lane, in at
   // most two contiguous pieces (a batch may straddle two blocks):
@@ -109,6 +118,7 @@ class Reserver {
     uint64_t pushed = 0;
     uint64_t retired = 0;
     std::unique_ptr<uint64_t[]> starts;  // [pushed & mask]: batch start
+    std::unique_ptr<uint64_t[]> stamps;  // [pushed & mask]: its stamp
   };
 
   Reserver(DataLog* log, uint32_t slot, uint32_t lanes, uint32_t lane_depth);
@@ -118,6 +128,7 @@ class Reserver {
   const uint32_t lanes_;
   const uint64_t mask_;
   uint64_t slot_value_ = Tails::kIdle;  // what the slot holds now
+  uint64_t oldest_stamp_ = 0;           // the stamp of that batch
   uint64_t in_flight_ = 0;
   bool stalled_ = false;  // a log-full episode is in progress (woke once)
   std::unique_ptr<Lane[]> lane_;

@@ -222,7 +222,7 @@ void AddAlertRow(Table& table, const v1::Alert& a) {
 }
 
 std::string StatsText(const v1::StatsResponse& s) {
-  std::string out = KeyValues({
+  std::vector<std::pair<std::string, std::string>> rows = {
       {"host", s.host()},
       {"uptime", DurationText(s.uptime_ns())},
       {"dataplane",
@@ -230,7 +230,20 @@ std::string StatsText(const v1::StatsResponse& s) {
            ? "none"
            : std::string(s.dataplane().running() ? "running" : "stopped") +
                  ", writing multilog " + s.dataplane().multilog()},
-  });
+  };
+  if (s.has_dataplane()) {
+    const v1::ClockStats& c = s.dataplane().clock();
+    const int64_t off = c.last_offset_ns();
+    const uint64_t magnitude =
+        off < 0 ? 0 - static_cast<uint64_t>(off) : static_cast<uint64_t>(off);
+    rows.push_back(
+        {"clock", Count(c.reanchors()) +
+                      " re-anchors to the wall clock, the last corrected " +
+                      (off < 0 ? "-" : "+") + DurationText(magnitude) +
+                      ", at most " + DurationText(c.max_abs_offset_ns()) +
+                      "; " + Count(c.steps_forward()) + " steps forward"});
+  }
+  std::string out = KeyValues(rows);
 
   if (s.has_dataplane()) {
     const v1::DataplaneStats& d = s.dataplane();

@@ -159,6 +159,38 @@ TEST(AgentProcessTest, RecordsACaptureAndAnswersThroughRpcAndLoupectl) {
     ASSERT_TRUE(stub->GetAggregate(&ctx, req, &r).ok());
     EXPECT_EQ(static_cast<uint64_t>(r.value()), sum.per_dst_port[443]);
   }
+  // The dataplane's multilog at a snapshot: an exact settled time, at or
+  // after the last packet recorded (the capture is in), at most the agent's
+  // time; and its TSC clock's figures in Stats.
+  {
+    grpc::ClientContext ctx;
+    v1::PrepareSnapshotRequest req;
+    req.set_id("settled");
+    req.add_multilogs("packets");
+    v1::PrepareSnapshotResponse r;
+    ASSERT_TRUE(stub->PrepareSnapshot(&ctx, req, &r).ok());
+    ASSERT_EQ(r.tails_size(), 1);
+    EXPECT_TRUE(r.tails(0).settled_exact());
+    EXPECT_LE(r.tails(0).settled_ns(), r.agent_time_ns());
+    EXPECT_EQ(r.tails(0).tail(), sum.records * 64);
+    grpc::ClientContext rctx;
+    v1::ReadRequest read;
+    read.set_multilog("packets");
+    read.set_offset(r.tails(0).tail() - 64);
+    read.set_count(1);
+    v1::ReadResponse last;
+    ASSERT_TRUE(stub->Read(&rctx, read, &last).ok());
+    ASSERT_EQ(last.count(), 1u);
+    uint64_t last_ts = 0;
+    std::memcpy(&last_ts, last.records().data(), sizeof(last_ts));
+    EXPECT_GT(r.tails(0).settled_ns(), last_ts);
+    grpc::ClientContext actx;
+    v1::AbortSnapshotRequest abort;
+    abort.set_id("settled");
+    v1::AbortSnapshotResponse aborted;
+    EXPECT_TRUE(stub->AbortSnapshot(&actx, abort, &aborted).ok());
+  }
+  EXPECT_TRUE(s.dataplane().has_clock());
   // The same through loupectl, human and JSON.
   CmdResult r = Ctl(
       agent, "aggregate get tcp_count --from 2000-01-01T00:00:00Z --to now");

@@ -15,10 +15,14 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -298,6 +302,13 @@ class RingSource {
   int port_ = -1;
 };
 
+uint64_t WallNowNs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
 uint32_t SeqOf(const PacketRecord& r) {
   return uint32_t{r.src_port} << 16 | r.dst_port;
 }
@@ -362,6 +373,93 @@ TEST(PipelineTest, RingFloodedPastWriterCapacityCountsEveryDrop) {
   EXPECT_GT(s.total.drops[kDropRingFull], 0u);
   EXPECT_EQ(s.total.drops[kDropLogFull], 0u);
   ExpectNothingLostSilently(*log, s.ports[0], kPackets);
+}
+
+// settled_ns (the fleet API's settled time): a packet stamped before it is
+// below the read tail loaded after it -- sampled while a busy writer keeps
+// bursts pending -- and the TSC clock re-anchors once a second.
+TEST(PipelineTest, SettledTimeBoundsWhatIsPublished) {
+  RingSource src("settled");
+  ASSERT_TRUE(src.ok());
+  auto log = OpenPacketLog();
+  for (int i = 0; i < 32; ++i) {
+    const std::string f = "f" + std::to_string(i);
+    ASSERT_TRUE(log->AddFilter(f, "src_port >= " + std::to_string(i)).ok());
+    ASSERT_TRUE(
+        log->AddAggregate("a" + std::to_string(i), f, "SUM(ip_len)").ok());
+  }
+  PipelineOptions o = OnePort(src.device());
+  o.idle_sleep_us = 0;
+  auto p = Pipeline::Create(log.get(), o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE((*p)->settled_ns().has_value()) << "not running yet";
+  const uint64_t before_start = WallNowNs();
+  ASSERT_TRUE((*p)->Start().ok());
+
+  struct Sample {
+    uint64_t settled;
+    uint64_t tail;
+    uint64_t taken_at;
+  };
+  std::vector<Sample> samples;
+  std::atomic<bool> sending{true};
+  std::thread sender([&] {
+    // ~1.3 s of traffic in chunks, so the clock re-anchors at least once.
+    const auto end =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(1300);
+    uint32_t sent = 0;
+    while (std::chrono::steady_clock::now() < end) {
+      src.Send(sent, 2000);
+      sent += 2000;
+    }
+    sending.store(false);
+  });
+  while (sending.load()) {
+    std::optional<uint64_t> s = (*p)->settled_ns();
+    ASSERT_TRUE(s.has_value());
+    const uint64_t tail = log->data_log().read_tail();
+    samples.push_back({*s, tail, WallNowNs()});
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  sender.join();
+  (*p)->Stop();
+  EXPECT_FALSE((*p)->settled_ns().has_value()) << "stopped: all published";
+
+  const std::vector<PacketRecord> got = ReadAll(*log);
+  ASSERT_FALSE(got.empty());
+  ASSERT_GT(samples.size(), 100u);
+  // suffix_min[i]: the earliest stamp at or above record i.
+  std::vector<uint64_t> suffix_min(got.size() + 1, UINT64_MAX);
+  for (size_t i = got.size(); i-- > 0;) {
+    suffix_min[i] = std::min(suffix_min[i + 1], got[i].timestamp);
+  }
+  uint64_t previous = 0;
+  size_t behind = 0;  // samples where something stamped earlier was pending
+  for (const Sample& s : samples) {
+    EXPECT_GE(s.settled, before_start);
+    EXPECT_GE(s.settled, previous) << "settled time went back";
+    EXPECT_LE(s.settled, s.taken_at + 50'000'000u)
+        << "settled time ahead of the wall clock by more than the slew";
+    previous = s.settled;
+    const size_t first_unseen = s.tail / sizeof(PacketRecord);
+    ASSERT_LE(first_unseen, got.size());
+    // Every record at or above the tail has a stamp at or after settled.
+    ASSERT_GE(suffix_min[first_unseen], s.settled)
+        << "a record above tail " << s.tail
+        << " is stamped before the settled time";
+    behind += suffix_min[first_unseen] == s.settled;
+  }
+  std::printf("settled: %zu samples, %zu with the oldest pending burst\n",
+              samples.size(), behind);
+  const PipelineStats st = (*p)->stats();
+  EXPECT_GE(st.clock.reanchors, 1u);
+  EXPECT_LT(st.clock.max_abs_offset_ns, 50'000'000u)
+      << "the TSC clock drifted past the slew bound in a second";
+  std::printf(
+      "clock: %lu re-anchors, last offset %ld ns, max |offset| %lu ns\n",
+      static_cast<unsigned long>(st.clock.reanchors),
+      static_cast<long>(st.clock.last_offset_ns),
+      static_cast<unsigned long>(st.clock.max_abs_offset_ns));
 }
 
 TEST(PipelineTest, FullLogCountsLogFullAndRecordsTheRest) {
