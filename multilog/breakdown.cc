@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "multilog/histogram.h"
+#include "multilog/internal/flat_key_table.h"
 #include "multilog/value_text.h"
 
 namespace loupe {
@@ -237,29 +238,34 @@ Result<TopKResult> TopK(const Multilog& ml, const TopKQuery& q) {
     double value = 0;
     uint64_t count = 0;
   };
-  KeyMap<Acc> sums;
+  internal::FlatKeyTable table(codec.width());
+  std::vector<Acc> accs;
   std::string key(codec.width(), '\0');
   bool over = false;
   TopKResult out;
   Status s = ScanWindow(ml, q.window, &out.info, [&](const uint8_t* rec) {
     if (over) return;
     codec.Extract(rec, key.data());
-    auto it = sums.find(std::string_view(key));
-    if (it == sums.end()) {
-      if (sums.size() == cap) {
-        over = true;
-        return;
-      }
-      it = sums.emplace(key, Acc{}).first;
+    const uint32_t i =
+        table.FindOrInsert(reinterpret_cast<const uint8_t*>(key.data()), cap);
+    if (i == internal::FlatKeyTable::kNone) {
+      over = true;
+      return;
     }
-    ++it->second.count;
-    it->second.value += value != nullptr ? ReadNumber(*value, rec) : 1.0;
+    if (i == accs.size()) accs.emplace_back();
+    ++accs[i].count;
+    accs[i].value += value != nullptr ? ReadNumber(*value, rec) : 1.0;
   });
   if (!s.ok()) return s;
   if (over) return TooManyKeys("TopK", cap);
-  out.info.keys = sums.size();
+  out.info.keys = table.size();
+  std::vector<std::pair<std::string, Acc>> sums;
+  sums.reserve(table.size());
+  for (uint32_t i = 0; i < table.size(); ++i) {
+    sums.emplace_back(std::string(table.key(i)), accs[i]);
+  }
 
-  std::vector<const std::pair<const std::string, Acc>*> passing;
+  std::vector<const std::pair<std::string, Acc>*> passing;
   for (const auto& e : sums) {
     if (e.second.value >= q.min_value) passing.push_back(&e);
   }

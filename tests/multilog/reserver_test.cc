@@ -12,6 +12,7 @@
 
 #include "multilog/multilog.h"
 #include "multilog/packet_schema.h"
+#include "multilog/tails.h"
 
 namespace loupe {
 namespace {
@@ -75,6 +76,51 @@ TEST(ReserverTest, ReadTailStopsBelowTheOldestBatchInFlight) {
   PacketRecord got;
   ASSERT_TRUE(log->data_log().Read(9 * kRec, &got).ok());
   EXPECT_EQ(got.dst_port, 9);
+}
+
+// oldest_stamp: the stamp of the oldest batch readTail has not passed,
+// across lanes completing out of order (the dataplane's settled time).
+TEST(ReserverTest, OldestStampIsThatOfTheOldestUnpublishedBatch) {
+  auto log = OpenLog();
+  auto res = log->NewReserver(2, 4);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  Reserver& r = **res;
+  EXPECT_EQ(r.oldest_in_flight(), Tails::kIdle);
+  uint64_t a, b, c;
+  auto recs = Records(4, 0);
+  ASSERT_EQ(r.Reserve(0, 4 * kRec, &a, 100), Reserver::Outcome::kOk);
+  r.Write(a, recs.data(), 4 * kRec);
+  ASSERT_EQ(r.Reserve(1, 4 * kRec, &b, 200), Reserver::Outcome::kOk);
+  r.Write(b, recs.data(), 4 * kRec);
+  ASSERT_EQ(r.Reserve(1, 4 * kRec, &c, 300), Reserver::Outcome::kOk);
+  r.Write(c, recs.data(), 4 * kRec);
+  EXPECT_EQ(r.oldest_in_flight(), a);
+  EXPECT_EQ(r.oldest_stamp(), 100u);
+  // Lane 1's batches complete first: a still holds the tail.
+  r.Complete(1);
+  r.Complete(1);
+  r.Retire();
+  EXPECT_EQ(r.oldest_in_flight(), a);
+  EXPECT_EQ(r.oldest_stamp(), 100u);
+  // a completes: everything is published, nothing is in flight.
+  r.Complete(0);
+  r.Retire();
+  EXPECT_EQ(r.oldest_in_flight(), Tails::kIdle);
+  EXPECT_EQ(log->data_log().read_tail(), 12 * kRec);
+  // Next: a batch on lane 1 then lane 0; lane 1's is the oldest.
+  uint64_t d, e;
+  ASSERT_EQ(r.Reserve(1, 4 * kRec, &d, 400), Reserver::Outcome::kOk);
+  r.Write(d, recs.data(), 4 * kRec);
+  ASSERT_EQ(r.Reserve(0, 4 * kRec, &e, 500), Reserver::Outcome::kOk);
+  r.Write(e, recs.data(), 4 * kRec);
+  EXPECT_EQ(r.oldest_stamp(), 400u);
+  r.Complete(1);
+  r.Retire();
+  EXPECT_EQ(r.oldest_in_flight(), e);
+  EXPECT_EQ(r.oldest_stamp(), 500u);
+  r.Complete(0);
+  r.Retire();
+  EXPECT_EQ(r.oldest_in_flight(), Tails::kIdle);
 }
 
 TEST(ReserverTest, FullLaneAndFullLogRefuseWithoutClaiming) {

@@ -1,0 +1,97 @@
+// FlatKeyTable: fixed-width byte keys to dense indexes 0, 1, 2, ... in
+// order of first insertion -- the breakdowns' per-key accumulators live in
+// a vector beside it. Open addressing with linear probing over a table of
+// at most half-full 32-bit slots; keys are kept padded to whole 8-byte
+// words in one arena, hashed a word at a time. Internal to multilog.
+//
+// Cost per lookup: one hash of width/8 words, one probe run (short at load
+// <= 1/2), one key compare. Growth doubles the slots (rehashing from the
+// arena), so a scan allocates O(log keys) times, never per record.
+// Not thread-safe.
+#ifndef LOUPE_MULTILOG_INTERNAL_FLAT_KEY_TABLE_H_
+#define LOUPE_MULTILOG_INTERNAL_FLAT_KEY_TABLE_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace loupe::internal {
+
+class FlatKeyTable {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  // `width` in [1, kMaxWidth]: the bytes of every key.
+  explicit FlatKeyTable(size_t width)
+      : width_(width), words_((width + 7) / 8), slots_(1024, 0) {}
+
+  size_t size() const { return size_; }
+
+  // The key's index; a new key gets size() when size() < cap, else kNone.
+  uint32_t FindOrInsert(const uint8_t* key, size_t cap) {
+    uint64_t padded[kMaxWords];
+    padded[words_ - 1] = 0;
+    std::memcpy(padded, key, width_);
+    const uint64_t h = Hash(padded);
+    const size_t mask = slots_.size() - 1;
+    for (size_t at = h & mask;; at = (at + 1) & mask) {
+      const uint32_t s = slots_[at];
+      if (s == 0) break;
+      if (std::memcmp(&arena_[(s - 1) * words_], padded, words_ * 8) == 0) {
+        return s - 1;
+      }
+    }
+    if (size_ >= cap) return kNone;
+    arena_.insert(arena_.end(), padded, padded + words_);
+    const uint32_t index = static_cast<uint32_t>(size_++);
+    if (2 * size_ > slots_.size()) {
+      Grow();
+    } else {
+      Place(h, index);
+    }
+    return index;
+  }
+
+  // The key of index i (width() bytes).
+  std::string_view key(uint32_t i) const {
+    return {reinterpret_cast<const char*>(&arena_[i * words_]), width_};
+  }
+
+ private:
+  // Four string columns of Schema::kMaxStringWidth.
+  static constexpr size_t kMaxWords = 4 * 1024 / 8;
+
+  uint64_t Hash(const uint64_t* w) const {
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (size_t i = 0; i < words_; ++i) {
+      h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+      h ^= h >> 29;
+    }
+    return h ^ (h >> 32);
+  }
+  void Place(uint64_t h, uint32_t index) {
+    const size_t mask = slots_.size() - 1;
+    size_t at = h & mask;
+    while (slots_[at] != 0) at = (at + 1) & mask;
+    slots_[at] = index + 1;
+  }
+  void Grow() {
+    slots_.assign(slots_.size() * 2, 0);
+    for (uint32_t i = 0; i < size_; ++i) Place(Hash(&arena_[i * words_]), i);
+  }
+
+ public:
+  static constexpr size_t kMaxWidth = kMaxWords * 8;
+
+ private:
+  const size_t width_;
+  const size_t words_;
+  std::vector<uint64_t> arena_;  // size_ keys, words_ each
+  std::vector<uint32_t> slots_;  // 0 empty, else index + 1; a power of 2
+  size_t size_ = 0;
+};
+
+}  // namespace loupe::internal
+
+#endif  // LOUPE_MULTILOG_INTERNAL_FLAT_KEY_TABLE_H_
