@@ -263,7 +263,8 @@ void Pipeline::RunRx(RxLcore& rx) {
   const uint64_t hz = rte_get_tsc_hz();
   uint32_t empty_polls = 0;
   while (!stop_rx_.load(std::memory_order_relaxed)) {
-    // Every packet this poll receives is stamped at poll_ns or later.
+    // One TSC reading per poll: this poll's bursts are stamped poll_ns,
+    // every later one later (TscClock never steps back).
     const uint64_t poll_tsc = rte_rdtsc();
     if (rx.clock.Due(poll_tsc)) [[unlikely]] {
       rx.clock.Reanchor(poll_tsc, WallNs());
@@ -282,7 +283,7 @@ void Pipeline::RunRx(RxLcore& rx) {
       if (n == 0) continue;
       q.taken += n;
       busy = true;
-      const uint64_t now = rx.clock.ToNs(rte_rdtsc());
+      const uint64_t now = poll_ns;
       RxCounters& c = *q.counters;
       uint32_t good = 0;
       uint64_t bytes = 0;

@@ -1,7 +1,7 @@
 // Pipeline: the packet path from mirror ports into one packet multilog.
 //
 //   RX lcore (one or more; each serves some ports):
-//     rte_eth_rx_burst -> one TSC reading per burst, converted to ns since
+//     rte_eth_rx_burst -> one TSC reading per poll, converted to ns since
 //     the epoch (TscClock: re-anchored to the wall clock every second,
 //     slewed, never stepping back) -> ParsePacket into a staging burst (parse
 //     errors counted)
