@@ -283,7 +283,6 @@ void Pipeline::RunRx(RxLcore& rx) {
       if (n == 0) continue;
       q.taken += n;
       busy = true;
-      const uint64_t now = poll_ns;
       RxCounters& c = *q.counters;
       uint32_t good = 0;
       uint64_t bytes = 0;
@@ -298,7 +297,7 @@ void Pipeline::RunRx(RxLcore& rx) {
         ParseResult pr =
             ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, r);
         if (pr == ParseResult::kOk) [[likely]] {
-          r->timestamp = now;
+          r->timestamp = poll_ns;
           r->port = q.record_port;
           r->frame_len = static_cast<uint16_t>(std::min<uint32_t>(len, 65535));
           good_bytes += len;
@@ -310,7 +309,7 @@ void Pipeline::RunRx(RxLcore& rx) {
       rte_pktmbuf_free_bulk(mbufs, n);
       Bump(c.delivered, n);
       Bump(c.delivered_bytes, bytes);
-      if (good != 0) Spray(rx, q, stage, good, good_bytes, now);
+      if (good != 0) Spray(rx, q, stage, good, good_bytes, poll_ns);
     }
     rx.reserver->Retire();
     // Release after Retire raised the slot: a reader that sees this

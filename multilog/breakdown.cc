@@ -238,6 +238,8 @@ Result<TopKResult> TopK(const Multilog& ml, const TopKQuery& q) {
     double value = 0;
     uint64_t count = 0;
   };
+  static_assert(kMaxBreakdownKeyColumns * Schema::kMaxStringWidth <=
+                internal::FlatKeyTable::kMaxWidth);
   internal::FlatKeyTable table(codec.width());
   std::vector<Acc> accs;
   std::string key(codec.width(), '\0');

@@ -19,8 +19,12 @@
 namespace loupe::internal {
 
 class FlatKeyTable {
+  // Four string columns of Schema::kMaxStringWidth.
+  static constexpr size_t kMaxWords = 4 * 1024 / 8;
+
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr size_t kMaxWidth = kMaxWords * 8;
 
   // `width` in [1, kMaxWidth]: the bytes of every key.
   explicit FlatKeyTable(size_t width)
@@ -59,9 +63,6 @@ class FlatKeyTable {
   }
 
  private:
-  // Four string columns of Schema::kMaxStringWidth.
-  static constexpr size_t kMaxWords = 4 * 1024 / 8;
-
   uint64_t Hash(const uint64_t* w) const {
     uint64_t h = 0x243f6a8885a308d3ULL;
     for (size_t i = 0; i < words_; ++i) {
@@ -81,10 +82,6 @@ class FlatKeyTable {
     for (uint32_t i = 0; i < size_; ++i) Place(Hash(&arena_[i * words_]), i);
   }
 
- public:
-  static constexpr size_t kMaxWidth = kMaxWords * 8;
-
- private:
   const size_t width_;
   const size_t words_;
   std::vector<uint64_t> arena_;  // size_ keys, words_ each
