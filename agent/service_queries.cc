@@ -365,6 +365,7 @@ grpc::Status AgentService::GetAggregate(grpc::ServerContext*,
         request->name(), request->t0_ns(), EndOf(request->t1_ns()), snapshot);
     if (!r.ok()) return ToGrpcStatus(r.status());
     response->set_function(std::string(AggregateFunctionName(r->function)));
+    response->set_quantile(r->quantile);
     response->set_value(r->value);
     response->set_has_value(r->has_value);
     const AggregateValue& d = r->detail;

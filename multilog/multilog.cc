@@ -615,6 +615,7 @@ void Multilog::RecomputeBucket(const AggregateEntry& agg, uint64_t bucket,
 
 void Multilog::Finish(const AggregateSpec& spec, AggregateResult* r) {
   r->function = spec.function;
+  r->quantile = spec.quantile;
   const AggregateValue& v = r->detail;
   switch (spec.function) {
     case AggregateFunction::kCount:

@@ -89,6 +89,7 @@ struct TriggerOptions {
 // The value of an aggregate over a time window, at one snapshot.
 struct AggregateResult {
   AggregateFunction function = AggregateFunction::kCount;
+  double quantile = 0;     // kQuantile: which (P99 -> 0.99), to merge by
   double value = 0;        // COUNT/SUM/MIN/MAX, the quantile, or HIST's count
   bool has_value = false;  // false for MIN/MAX/quantiles of no records
   AggregateValue detail;   // count, sum, min, max (and the histogram)

@@ -764,6 +764,8 @@ TEST(FleetProcessTest, TwoAgentsBinsMergeIntoTheQuantileOfTheUnion) {
     grpc::Status s = stub->GetAggregate(&ctx, req, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
     ASSERT_TRUE(resp.has_bins());
+    EXPECT_EQ(resp.function(), "QUANTILE");
+    EXPECT_EQ(resp.quantile(), 0.99);
     EXPECT_EQ(resp.bins().layout(), Histogram::kLayout);
     Status added = merger.Add(BinsOf(resp.bins()));
     ASSERT_TRUE(added.ok()) << added.ToString();

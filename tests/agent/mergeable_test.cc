@@ -25,6 +25,7 @@
 #include "multilog/histogram_merge.h"
 #include "multilog/schema.h"
 #include "multilog/value_text.h"
+#include "tests/support/loopback_agent.h"
 
 namespace loupe::agent {
 namespace {
@@ -33,99 +34,10 @@ constexpr uint64_t kBaseNs = 1'700'000'000'000'000'000;
 constexpr uint64_t kMs = 1'000'000;
 constexpr char kSchema[] = "src:u8, port:u16, bytes:u32, host:string(4)";
 
-// One in-process agent on a free loopback port.
-class Agent {
+// One in-process agent on a free loopback port, its multilogs of kSchema.
+class Agent : public test_support::LoopbackAgent {
  public:
-  Agent() {
-    RegistryOptions options;
-    options.max_multilogs = 4;
-    options.default_preallocate_bytes = 1 << 20;
-    registry_ = std::make_unique<MultilogRegistry>(options);
-    service_ = std::make_unique<AgentService>(
-        registry_.get(), "host",
-        []() -> std::optional<dataplane::PipelineStats> { return {}; });
-    std::string error;
-    int port = 0;
-    server_ = StartServer("127.0.0.1:0", service_.get(), &error, &port);
-    EXPECT_NE(server_, nullptr) << error;
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    stub_ = v1::Agent::NewStub(
-        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                  grpc::InsecureChannelCredentials(), args));
-  }
-  ~Agent() {
-    service_->Shutdown();
-    server_->Shutdown();
-  }
-  v1::Agent::Stub& stub() { return *stub_; }
-
-  void Create(const std::string& name) {
-    v1::CreateMultilogRequest req;
-    req.set_name(name);
-    req.set_schema(kSchema);
-    req.set_block_records(4096);
-    v1::CreateMultilogResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = stub_->CreateMultilog(&ctx, req, &resp);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-  void Add(const std::string& multilog, v1::ControlKind kind,
-           const std::string& name, const std::string& expression,
-           const std::string& filter = "") {
-    v1::ControlRequest req;
-    req.set_multilog(multilog);
-    v1::ControlStatement* st = req.mutable_statement();
-    st->set_verb(v1::CONTROL_VERB_ADD);
-    st->set_kind(kind);
-    st->set_name(name);
-    st->set_expression(expression);
-    st->set_filter(filter);
-    v1::ControlResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = stub_->Control(&ctx, req, &resp);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-  void Append(const std::string& multilog, const std::string& records) {
-    const size_t rs = Schema::Parse(kSchema)->record_size();
-    for (size_t at = 0; at < records.size(); at += 4096 * rs) {
-      v1::AppendBatchRequest req;
-      req.set_multilog(multilog);
-      req.set_records(records.substr(at, 4096 * rs));
-      v1::AppendResponse resp;
-      grpc::ClientContext ctx;
-      grpc::Status s = stub_->AppendBatch(&ctx, req, &resp);
-      ASSERT_TRUE(s.ok()) << s.error_message();
-    }
-  }
-  // Every record, through Read.
-  std::vector<std::string> ReadAll(const std::string& multilog) {
-    std::vector<std::string> out;
-    uint64_t offset = 0;
-    for (;;) {
-      v1::ReadRequest req;
-      req.set_multilog(multilog);
-      req.set_offset(offset);
-      req.set_count(4096);
-      v1::ReadResponse resp;
-      grpc::ClientContext ctx;
-      grpc::Status s = stub_->Read(&ctx, req, &resp);
-      EXPECT_TRUE(s.ok()) << s.error_message();
-      if (!s.ok() || resp.count() == 0) break;
-      for (uint64_t i = 0; i < resp.count(); ++i) {
-        out.push_back(
-            resp.records().substr(i * resp.record_size(), resp.record_size()));
-      }
-      offset = resp.next_offset();
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<MultilogRegistry> registry_;
-  std::unique_ptr<AgentService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Agent::Stub> stub_;
+  void Create(const std::string& name) { LoopbackAgent::Create(name, kSchema); }
 };
 
 const Schema& TheSchema() {
