@@ -278,6 +278,7 @@ std::string Describe(const CoordinatorConfig& c) {
 
 Result<CoordinatorConfig> ParseConfig(std::string_view text,
                                       const std::string& source_name,
+                                      const ConfigOverrides& overrides,
                                       const agent::EnvLookup& env) {
   Result<toml::table> root = agent::ParseToml(text, source_name);
   if (!root.ok()) return root.status();
@@ -286,16 +287,31 @@ Result<CoordinatorConfig> ParseConfig(std::string_view text,
   CoordinatorConfig config;
   config.source = source_name;
   Decode(reader, *root, &config);
+  // An overridden key: its line is no longer where the value comes from,
+  // and an error the file's value had is moot.
+  auto apply = [&](const std::optional<std::string>& value, std::string* out,
+                   const std::string& key) {
+    if (!value.has_value()) return;
+    *out = *value;
+    report.Overridden(key);
+  };
+  apply(overrides.name, &config.name, "coordinator.name");
+  apply(overrides.listen, &config.listen, "coordinator.listen");
+  apply(overrides.metrics_listen, &config.metrics_listen,
+        "coordinator.metrics_listen");
+  apply(overrides.state_directory, &config.state_directory,
+        "coordinator.state_directory");
   Validate(config, report);
   if (!report.empty()) return report.ToStatus(source_name);
   return config;
 }
 
 Result<CoordinatorConfig> LoadConfig(const std::string& path,
+                                     const ConfigOverrides& overrides,
                                      const agent::EnvLookup& env) {
   Result<std::string> text = agent::ReadTomlFile(path, "config");
   if (!text.ok()) return text.status();
-  return ParseConfig(*text, path, env);
+  return ParseConfig(*text, path, overrides, env);
 }
 
 Status ValidateConfig(const CoordinatorConfig& config) {

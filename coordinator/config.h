@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,19 +68,29 @@ struct CoordinatorConfig {
   std::vector<AgentEntry> agents;
 };
 
+// Values given on the command line: they replace the file's before the
+// checks, so a file's value that a flag overrides is never refused.
+struct ConfigOverrides {
+  std::optional<std::string> name;
+  std::optional<std::string> listen;
+  std::optional<std::string> metrics_listen;
+  std::optional<std::string> state_directory;
+};
+
 // Reads, parses and validates `path` (named as given in messages).
 // kNotFound/kIoError when it cannot be read, kInvalidArgument with every
-// error otherwise.
+// error otherwise (an overridden key's error names no line).
 Result<CoordinatorConfig> LoadConfig(
-    const std::string& path,
+    const std::string& path, const ConfigOverrides& overrides = {},
     const agent::EnvLookup& env = agent::ProcessEnvironment());
 // The same for text in memory; `source_name` names it in messages.
 Result<CoordinatorConfig> ParseConfig(
     std::string_view text, const std::string& source_name,
+    const ConfigOverrides& overrides = {},
     const agent::EnvLookup& env = agent::ProcessEnvironment());
 
-// Re-checks a config after flags changed it: every check ParseConfig makes
-// on values. Messages name the key but no line.
+// Every check ParseConfig makes on values, for a config built or changed
+// in code. Messages name the key but no line.
 Status ValidateConfig(const CoordinatorConfig& config);
 
 // Agent names: [A-Za-z0-9_.-], 1 to kMaxAgentNameBytes bytes.

@@ -89,7 +89,12 @@ int Main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
 
-  loupe::Result<CoordinatorConfig> loaded = LoadConfig(config_path);
+  ConfigOverrides overrides;
+  if (o_listen->count()) overrides.listen = listen;
+  if (o_metrics->count()) overrides.metrics_listen = metrics_listen;
+  if (o_state->count()) overrides.state_directory = state_directory;
+  if (o_name->count()) overrides.name = name;
+  loupe::Result<CoordinatorConfig> loaded = LoadConfig(config_path, overrides);
   if (!loaded.ok()) {
     const bool invalid =
         loaded.status().code() == loupe::Status::Code::kInvalidArgument;
@@ -98,19 +103,7 @@ int Main(int argc, char** argv) {
                  loaded.status().message().c_str());
     return kExitUsage;
   }
-  CoordinatorConfig config = std::move(*loaded);
-  if (o_listen->count()) config.listen = listen;
-  if (o_metrics->count()) config.metrics_listen = metrics_listen;
-  if (o_state->count()) config.state_directory = state_directory;
-  if (o_name->count()) config.name = name;
-  if (o_listen->count() || o_metrics->count() || o_state->count() ||
-      o_name->count()) {
-    if (loupe::Status s = ValidateConfig(config); !s.ok()) {
-      std::fprintf(stderr, "loupe-coordinator: invalid configuration:\n%s\n",
-                   s.message().c_str());
-      return kExitUsage;
-    }
-  }
+  const CoordinatorConfig config = std::move(*loaded);
   loupe::Result<LogLevel> level = loupe::agent::ParseLogLevel(config.log_level);
   if (!level.ok()) {
     std::fprintf(stderr, "loupe-coordinator: %s\n",

@@ -26,13 +26,13 @@ agent::EnvLookup Env(std::map<std::string, std::string> vars) {
 
 CoordinatorConfig Parse(std::string_view text,
                         const agent::EnvLookup& env = Env({})) {
-  Result<CoordinatorConfig> c = ParseConfig(text, "test.toml", env);
+  Result<CoordinatorConfig> c = ParseConfig(text, "test.toml", {}, env);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? std::move(c).value() : CoordinatorConfig{};
 }
 
 std::string Error(std::string_view text) {
-  Result<CoordinatorConfig> c = ParseConfig(text, "test.toml", Env({}));
+  Result<CoordinatorConfig> c = ParseConfig(text, "test.toml", {}, Env({}));
   EXPECT_FALSE(c.ok()) << "accepted:\n" << text;
   if (c.ok()) return "";
   EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
@@ -178,11 +178,36 @@ TEST(CoordinatorConfigTest, OverridesAreValidatedWithoutLines) {
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
 
+TEST(CoordinatorConfigTest, FlagsReplaceTheFileBeforeTheChecks) {
+  const std::string text =
+      "[coordinator]\nname = \"bad name\"\nlisten = \"0.0.0.0:7700\"\n";
+  ConfigOverrides overrides;
+  overrides.name = "c2";
+  overrides.listen = "127.0.0.1:7801";
+  Result<CoordinatorConfig> c =
+      ParseConfig(text, "test.toml", overrides, Env({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->name, "c2");
+  EXPECT_EQ(c->listen, "127.0.0.1:7801");
+  // A bad override is refused by key, without the file's line.
+  overrides.listen = "10.0.0.1:7700";
+  c = ParseConfig(text, "test.toml", overrides, Env({}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(),
+              StartsWith("test.toml: coordinator.listen: \"10.0.0.1:7700\" "
+                         "is not a loopback address"));
+  overrides.metrics_listen = "";
+  overrides.listen = "127.0.0.1:1";
+  c = ParseConfig("[coordinator]\nmetrics_listen = 5\n", "test.toml", overrides,
+                  Env({}));
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+}
+
 TEST(CoordinatorConfigTest, TheSampleConfigLoads) {
   const char* root = std::getenv("LOUPE_SOURCE_ROOT");
   Result<CoordinatorConfig> c = LoadConfig(
       std::string(root != nullptr ? root : ".") + "/config/coordinator.toml",
-      Env({}));
+      {}, Env({}));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_GE(c->agents.size(), 2u);
 }
