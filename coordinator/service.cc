@@ -109,9 +109,9 @@ void ToProto(const AgentStatus& a, uint64_t now_ns, v1::AgentInfo* out) {
   }
   out->set_state_since_ns(a.state_since_ns);
   out->set_last_seen_ns(a.last_seen_ns);
-  if (a.last_seen_ns != 0 && now_ns > a.last_seen_ns) {
-    out->set_last_seen_age_ns(now_ns - a.last_seen_ns);
-  }
+  out->set_last_seen_age_ns(a.last_seen_ns != 0 && now_ns > a.last_seen_ns
+                                ? now_ns - a.last_seen_ns
+                                : 0);
   out->set_consecutive_misses(a.consecutive_misses);
   out->set_last_rtt_ns(a.last_rtt_ns);
   out->set_start_time_ns(a.start_time_ns);
