@@ -132,6 +132,12 @@ void ErrorReport::Check(const std::string& key, std::string message,
   errors_.push_back({line, key, std::move(message)});
 }
 
+void ErrorReport::Overridden(const std::string& key) {
+  lines_[key] = 0;
+  failed_.erase(key);
+  std::erase_if(errors_, [&](const Error& e) { return e.key == key; });
+}
+
 int ErrorReport::LineOfKey(const std::string& key) const {
   for (std::string k = key; !k.empty(); k = Parent(k)) {
     auto it = lines_.find(k);

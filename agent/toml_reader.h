@@ -98,6 +98,10 @@ class ErrorReport {
   // Quiets later checks of `key` and below, as if it had failed.
   void Suppress(const std::string& key) { failed_.insert(key); }
 
+  // `key`'s value now comes from elsewhere (a command-line flag): the
+  // errors its file value had are dropped, and later ones name no line.
+  void Overridden(const std::string& key);
+
   bool empty() const { return errors_.empty(); }
   size_t size() const { return errors_.size(); }
 

@@ -58,11 +58,19 @@ std::string_view GrpcCodeName(grpc::StatusCode code) {
   }
 }
 
-AgentClient::AgentClient(std::string target, std::chrono::nanoseconds timeout)
-    : target_(std::move(target)), timeout_(timeout) {
+grpc::ChannelArguments LoupeChannelArguments() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
+  return args;
+}
+
+AgentClient::AgentClient(std::string target, std::chrono::nanoseconds timeout)
+    : AgentClient(std::move(target), timeout, LoupeChannelArguments()) {}
+
+AgentClient::AgentClient(std::string target, std::chrono::nanoseconds timeout,
+                         const grpc::ChannelArguments& args)
+    : target_(std::move(target)), timeout_(timeout) {
   channel_ = grpc::CreateCustomChannel(
       target_, grpc::InsecureChannelCredentials(), args);
   stub_ = v1::Agent::NewStub(channel_);
@@ -79,23 +87,22 @@ std::unique_ptr<grpc::ClientContext> AgentClient::Context(bool deadline) const {
   return context;
 }
 
-std::string AgentClient::Describe(const grpc::Status& status,
-                                  bool reached) const {
+std::string DescribeCallError(const grpc::Status& status, bool never_connected,
+                              std::string_view peer, const std::string& target,
+                              std::chrono::nanoseconds timeout) {
   const std::string code(GrpcCodeName(status.error_code()));
   std::string message = status.error_message();
   for (char& c : message) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  // Never connected: the agent is down, the address is wrong, or a
+  // Never connected: the peer is down, the address is wrong, or a
   // firewall swallows the packets.
-  const bool never_connected =
-      !reached && !Connected() &&
+  if (never_connected &&
       (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
-  if (never_connected) {
-    std::string out = "cannot reach the agent at " + target_;
+       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)) {
+    std::string out = "cannot reach " + std::string(peer) + " at " + target;
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      out += " within " + FormatDuration(timeout_) +
+      out += " within " + FormatDuration(timeout) +
              " (DEADLINE_EXCEEDED; see --timeout)";
     } else {
       out += " (" + code + ": " + message + ")";
@@ -103,10 +110,16 @@ std::string AgentClient::Describe(const grpc::Status& status,
     return out;
   }
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return code + ": no answer from " + target_ + " within " +
-           FormatDuration(timeout_) + " (see --timeout)";
+    return code + ": no answer from " + target + " within " +
+           FormatDuration(timeout) + " (see --timeout)";
   }
   return message.empty() ? code : code + ": " + message;
+}
+
+std::string AgentClient::Describe(const grpc::Status& status,
+                                  bool reached) const {
+  return DescribeCallError(status, !reached && !Connected(), "the agent",
+                           target_, timeout_);
 }
 
 bool AgentClient::Connected() const {

@@ -1,4 +1,4 @@
-// AgentClient: a connection to one loupe-agent, for loupectl and (later)
+// AgentClient: a connection to one loupe-agent, for loupectl and
 // loupe-coordinator -- the gRPC channel
 // and stub of agent/proto/loupe.proto, a deadline for every call, and error
 // text an operator can act on in one line:
@@ -30,9 +30,24 @@ namespace loupe {
 // "INVALID_ARGUMENT", "NOT_FOUND", ...
 std::string_view GrpcCodeName(grpc::StatusCode code);
 
+// A failed call in one line, for any loupe daemon's client: "CODE:
+// message", or, when `never_connected` and the call failed UNAVAILABLE or
+// DEADLINE_EXCEEDED, "cannot reach <peer> at <target> (...)"; `peer` is
+// "the agent", "the coordinator".
+std::string DescribeCallError(const grpc::Status& status, bool never_connected,
+                              std::string_view peer, const std::string& target,
+                              std::chrono::nanoseconds timeout);
+
+// The channel arguments of every loupe client: messages up to 64 MiB.
+grpc::ChannelArguments LoupeChannelArguments();
+
 class AgentClient {
  public:
   AgentClient(std::string target, std::chrono::nanoseconds timeout);
+  // With channel arguments of the caller's (LoupeChannelArguments() and
+  // more, e.g. a shorter reconnect backoff for a health poller).
+  AgentClient(std::string target, std::chrono::nanoseconds timeout,
+              const grpc::ChannelArguments& args);
 
   const std::string& target() const { return target_; }
   std::chrono::nanoseconds timeout() const { return timeout_; }

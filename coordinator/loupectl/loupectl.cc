@@ -1,12 +1,13 @@
-// loupectl: the operator's command-line client of loupe-agent. One
+// loupectl: the operator's command-line client of loupe-agent (and, for
+// `agents`, of loupe-coordinator: --coordinator). One
 // subcommand per RPC of agent/proto/loupe.proto (a few RPCs share one:
 // `append` picks Append, AppendBatch or AppendStream by size; `alerts` is
 // GetAlerts, or SubscribeAlerts with --follow; `aggregate get` is
 // GetAggregate, or GetAggregateSeries with --series), plus `top`, a live
 // view. Human tables by default, --json for scripts.
 //
-// Exit status: 0 success, 1 the agent refused or could not be reached, 2
-// bad usage. Errors are one line on stderr:
+// Exit status: 0 success, 1 the agent (or coordinator) refused or could
+// not be reached, 2 bad usage. Errors are one line on stderr:
 //   loupectl: filter add: INVALID_ARGUMENT: filter 1:12: expected ...
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/loupectl/agents_command.h"
 #include "coordinator/loupectl/breakdown_command.h"
 #include "coordinator/loupectl/control_command.h"
 #include "coordinator/loupectl/interrupt.h"
@@ -52,7 +54,7 @@ struct Cli {
       "loupectl: the operator's client of loupe-agent, over its gRPC API.\n"
       "Manages multilogs and their indexes, filters, aggregates and "
       "triggers;\nappends, reads and queries records; shows alerts, counters "
-      "and a live view.",
+      "and a live view;\nlists the agents of a loupe-coordinator (agents).",
       "loupectl"};
   CommandArgs args;
   ProgramArgs program;  // program apply|diff|remove|list
@@ -61,7 +63,8 @@ struct Cli {
 };
 
 constexpr std::string_view kGlobalFooter =
-    "Global options (--agent, --timeout, --json, -m/--multilog) may also be "
+    "Global options (--agent, --coordinator, --timeout, --json, -m/--multilog) "
+    "may also be "
     "given after the subcommand; see loupectl --help.";
 
 constexpr std::string_view kTimeForms =
@@ -256,12 +259,19 @@ void BuildCli(Cli& cli) {
       "-10s\n"
       "  loupectl alerts --follow\n"
       "  loupectl top\n"
+      "  loupectl --coordinator 127.0.0.1:7700 agents --selector "
+      "'host=hv[1-8],rack=r2'\n"
       "Every command has its own --help. Exit status: 0 success, 1 the agent "
-      "refused or could not be reached, 2 bad usage."));
+      "(or coordinator) refused or could not be reached, 2 bad usage."));
 
   app.add_option("--agent", a.agent, "The agent's gRPC address")
       ->type_name("HOST:PORT")
       ->envname("LOUPE_AGENT")
+      ->capture_default_str();
+  app.add_option("--coordinator", a.coordinator,
+                 "The coordinator's gRPC address (for the agents command)")
+      ->type_name("HOST:PORT")
+      ->envname("LOUPE_COORDINATOR")
       ->capture_default_str();
   app.add_option("--timeout", a.timeout,
                  "Deadline of each call (500ms, 5s, 1m); streams that run "
@@ -596,6 +606,20 @@ void BuildCli(Cli& cli) {
       ->add_option("name", p.name, "Only this one")
       ->type_name("NAME");
 
+  // The coordinator (issue 14): coordinator/loupectl/agents_command.h.
+  Leaf(cli, &app, "agents",
+       "The coordinator's agents: state (UP, DOWN, UNKNOWN), last seen, "
+       "misses, RTT, labels",
+       Agents,
+       "Asks --coordinator (not --agent). SELECTOR: key=value terms joined by "
+       "commas, all of which must hold; host is the agent's name, other keys "
+       "its labels; values may hold * and numeric ranges or lists: "
+       "\"host=hv[1-8],rack=r2\", \"host=hv[01-16]\", \"host=hv[1,3,5-7]\", "
+       "\"role=comp*\". An agent is DOWN after the coordinator's down_after "
+       "missed health checks (3 by default, one a second).")
+      ->add_option("--selector,--hosts", a.selector,
+                   "Only the agents this host selector picks (default: all)")
+      ->type_name("SELECTOR");
   Leaf(cli, &app, "stats",
        "The agent's counters: ports, drops by reason, writers, multilogs, "
        "RPCs",

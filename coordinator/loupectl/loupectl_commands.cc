@@ -69,6 +69,15 @@ AgentClient& Session::client() {
   return *client_;
 }
 
+CoordinatorClient& Session::coordinator() {
+  if (coordinator_ == nullptr) {
+    const uint64_t timeout = ParseDurationNs(args_.timeout).value();
+    coordinator_ = std::make_unique<CoordinatorClient>(
+        args_.coordinator, std::chrono::nanoseconds(timeout));
+  }
+  return *coordinator_;
+}
+
 int Session::Fail(const std::string& message, int code) const {
   std::fflush(stdout);
   std::fprintf(stderr, "loupectl: %s: %s\n", command_.c_str(), message.c_str());

@@ -28,6 +28,7 @@
 
 #include "agent/client/agent_client.h"
 #include "agent/json_writer.h"
+#include "coordinator/client/coordinator_client.h"
 #include "coordinator/loupectl/proto_json.h"
 
 namespace loupe::ctl {
@@ -40,6 +41,7 @@ inline constexpr int kExitUsage = 2;
 struct CommandArgs {
   // Global.
   std::string agent = "127.0.0.1:7070";
+  std::string coordinator = "127.0.0.1:7700";  // --coordinator
   std::string timeout = "5s";
   bool json = false;
   std::string multilog = "packets";
@@ -118,10 +120,14 @@ struct CommandArgs {
   std::vector<std::string> keys;
   std::vector<std::string> aggregates;
   std::string breakdown_bucket = "0";
+
+  // agents (agents_command.h).
+  std::string selector;
 };
 
 // What every command gets: its name for messages, the parsed arguments,
-// the agent connection (made on first use) and output helpers.
+// the agent or coordinator connection (made on first use) and output
+// helpers.
 class Session {
  public:
   // `args` must outlive the session; its timeout must parse (checked
@@ -133,6 +139,7 @@ class Session {
   bool json() const { return args_.json; }
   const std::string& multilog() const { return args_.multilog; }
   AgentClient& client();
+  CoordinatorClient& coordinator();
 
   // "loupectl: <command>: <message>" on stderr; returns `code`.
   int Fail(const std::string& message, int code = kExitFailed) const;
@@ -163,6 +170,7 @@ class Session {
   const CommandArgs& args_;
   std::string command_;
   std::unique_ptr<AgentClient> client_;
+  std::unique_ptr<CoordinatorClient> coordinator_;
 };
 
 // An expression given as several words, joined by spaces as the shell

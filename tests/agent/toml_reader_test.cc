@@ -292,6 +292,18 @@ TEST(ErrorReportTest, ErrorsWithoutALineComeLast) {
   EXPECT_EQ(report.size(), 3u);
 }
 
+TEST(ErrorReportTest, AnOverriddenKeyLosesItsLineAndItsErrors) {
+  ErrorReport report;
+  report.SetLine("agent.listen", 3);
+  report.Bad(3, "agent.listen", "the file's value was bad");
+  report.Check("agent.listen", "quiet: it failed");
+  report.Overridden("agent.listen");
+  EXPECT_TRUE(report.empty());
+  report.Check("agent.listen", "the flag's value is bad too");
+  EXPECT_EQ(report.ToStatus("f").message(),
+            "f: agent.listen: the flag's value is bad too");
+}
+
 TEST(ReadTomlFileTest, ReadsAndRefuses) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() /

@@ -1,6 +1,6 @@
-// Starting a real loupe-agent process in a test: AgentProcess (fork/exec
-// of $LOUPE_AGENT_BIN on free loopback ports, its output in files, Health
-// polled until SERVING), with the small helpers it needs (Env, FreePort,
+// Starting a real loupe-agent process in a test: AgentProcess (a
+// ChildProcess of $LOUPE_AGENT_BIN on free loopback ports, its output in files,
+// Health polled until SERVING), with the small helpers it needs (Env, FreePort,
 // Slurp; TempDir is tests/support/temp_dir.h). For integration tests; one
 // process per object, used from the test's thread.
 #ifndef LOUPE_TESTS_SUPPORT_AGENT_PROCESS_H_
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "agent/proto/loupe.grpc.pb.h"
+#include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 
 namespace loupe::test_support {
@@ -86,24 +87,7 @@ class AgentProcess {
         "--no-huge -m 512 --no-pci --file-prefix=loupe_it_" + tag +
             " --lcores=0@(0-1),1@0,2@1 --log-level=*:warning"};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(o, 1);
-      dup2(e, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~AgentProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    process_ = std::make_unique<ChildProcess>(std::move(args), out_, err_);
   }
   AgentProcess(const AgentProcess&) = delete;
   AgentProcess& operator=(const AgentProcess&) = delete;
@@ -135,33 +119,16 @@ class AgentProcess {
     }
     return false;
   }
-  bool Exited() {
-    if (exited_) return true;
-    int st;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
-      exited_ = true;
-      status_ = st;
-    }
-    return exited_;
-  }
+  bool Exited() { return process_->Exited(); }
   // Waits for the exit; returns the exit code (128 + signal if killed).
-  int Wait(std::chrono::seconds limit = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!Exited() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(20ms);
-    }
-    if (!exited_) return -1;
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-  }
-  void Signal(int sig) { kill(pid_, sig); }
+  int Wait(std::chrono::seconds limit = 30s) { return process_->Wait(limit); }
+  void Signal(int sig) { process_->Signal(sig); }
 
  private:
-  pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = 0;
-  bool exited_ = false;
-  int status_ = 0;
   fs::path config_, out_, err_;
+  std::unique_ptr<ChildProcess> process_;
 };
 
 }  // namespace loupe::test_support

@@ -1,0 +1,115 @@
+#include "coordinator/coordinator.h"
+
+#include <utility>
+
+#include "agent/log.h"
+#include "agent/rpc_server.h"
+#include "coordinator/metrics.h"
+
+#ifndef LOUPE_VERSION
+#define LOUPE_VERSION "unknown"
+#endif
+
+namespace loupe::coordinator {
+
+using agent::Log;
+using agent::LogLevel;
+
+Result<std::unique_ptr<Coordinator>> Coordinator::Start(
+    const CoordinatorConfig& config) {
+  std::unique_ptr<Coordinator> c(new Coordinator(config));
+  if (Status s = c->StartParts(); !s.ok()) {
+    c->Stop();
+    return s;
+  }
+  return c;
+}
+
+Coordinator::Coordinator(const CoordinatorConfig& config)
+    : config_(config), started_(std::chrono::steady_clock::now()) {}
+
+Coordinator::~Coordinator() { Stop(); }
+
+Status Coordinator::StartParts() {
+  // 1. The service first, so that a taken port fails before any agent is
+  // polled.
+  PoolOptions options;
+  options.interval = config_.health_interval;
+  options.timeout = config_.health_timeout;
+  options.down_after = config_.down_after;
+  pool_ = std::make_unique<AgentPool>(config_.agents, options);
+  service_ = std::make_unique<CoordinatorService>(pool_.get(), config_.name);
+  std::string error;
+  server_ =
+      agent::StartServer(config_.listen, service_.get(), &error, &grpc_port_);
+  if (server_ == nullptr) return Status::Unavailable(error);
+  Log(LogLevel::kInfo, "gRPC API on " + config_.listen + " (port " +
+                           std::to_string(grpc_port_) + ")");
+
+  // 2. /metrics.
+  if (!config_.metrics_listen.empty()) {
+    Result<std::unique_ptr<agent::MetricsServer>> m =
+        agent::MetricsServer::Start(
+            config_.metrics_listen, [this] { return RenderMetricsText(); },
+            "loupe-coordinator");
+    if (!m.ok()) return m.status();
+    metrics_ = std::move(*m);
+    Log(LogLevel::kInfo, "metrics on http://" + metrics_->host() + ":" +
+                             std::to_string(metrics_->port()) + "/metrics");
+  }
+  Log(LogLevel::kInfo,
+      "polling " + std::to_string(config_.agents.size()) + " agents every " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             config_.health_interval)
+                             .count()) +
+          "ms");
+  return Status::Ok();
+}
+
+void Coordinator::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (service_ != nullptr) service_->Shutdown();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(2));
+    server_.reset();
+  }
+  if (metrics_ != nullptr) metrics_->Stop();
+  if (pool_ != nullptr) pool_->Stop();
+  metrics_.reset();
+  service_.reset();
+  pool_.reset();
+}
+
+std::string Coordinator::Summary() const {
+  if (pool_ == nullptr) return "stopped";
+  size_t up = 0, down = 0, unknown = 0;
+  std::string down_names;
+  for (const AgentStatus& a : pool_->Snapshot()) {
+    up += a.state == AgentState::kUp;
+    unknown += a.state == AgentState::kUnknown;
+    if (a.state == AgentState::kDown) {
+      ++down;
+      if (down <= 8)
+        down_names += (down_names.empty() ? "" : ", ") + a.entry.name;
+    }
+  }
+  std::string out = "agents: " + std::to_string(up) + " up, " +
+                    std::to_string(down) + " down, " + std::to_string(unknown) +
+                    " unknown";
+  if (!down_names.empty())
+    out += " (down: " + down_names + (down > 8 ? ", ..." : "") + ")";
+  return out;
+}
+
+std::string Coordinator::RenderMetricsText() const {
+  CoordinatorMetricsInput in;
+  in.version = LOUPE_VERSION;
+  in.name = config_.name;
+  in.uptime = std::chrono::steady_clock::now() - started_;
+  in.agents = pool_->Snapshot();
+  return RenderCoordinatorMetrics(in);
+}
+
+}  // namespace loupe::coordinator

@@ -1,0 +1,59 @@
+// Coordinator: the running loupe-coordinator -- its AgentPool (a channel
+// per agent and the health poller), the gRPC service loupe.v1.Coordinator
+// with the standard health service and reflection (agent/rpc_server.h),
+// and /metrics (agent/metrics_server.h, coordinator/metrics.h).
+//
+// Start and Stop on one thread (main's); the parts run on their own
+// threads. Stop is bounded: the gRPC server gets 2 s to finish calls, the
+// poller about its health timeout + 1 s.
+#ifndef LOUPE_COORDINATOR_COORDINATOR_H_
+#define LOUPE_COORDINATOR_COORDINATOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "agent/metrics_server.h"
+#include "coordinator/agent_pool.h"
+#include "coordinator/config.h"
+#include "coordinator/service.h"
+#include "multilog/status.h"
+
+namespace loupe::coordinator {
+
+class Coordinator {
+ public:
+  // Starts every part, or stops those started and says why: kUnavailable
+  // with "listen 127.0.0.1:7700: address already in use", ...
+  static Result<std::unique_ptr<Coordinator>> Start(
+      const CoordinatorConfig& config);
+  ~Coordinator();  // Stop()
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  void Stop();  // idempotent
+
+  int grpc_port() const { return grpc_port_; }
+  // One line on the agents' states, for the log.
+  std::string Summary() const;
+
+ private:
+  explicit Coordinator(const CoordinatorConfig& config);
+  Status StartParts();
+  std::string RenderMetricsText() const;
+
+  const CoordinatorConfig config_;
+  const std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<AgentPool> pool_;
+  std::unique_ptr<CoordinatorService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<agent::MetricsServer> metrics_;
+  int grpc_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace loupe::coordinator
+
+#endif  // LOUPE_COORDINATOR_COORDINATOR_H_

@@ -1,0 +1,68 @@
+#include "coordinator/metrics.h"
+
+#include <cstdint>
+
+#include "agent/prometheus_text.h"
+
+namespace loupe::coordinator {
+
+using agent::MetricType;
+
+std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
+  agent::PrometheusTextWriter w;
+  w.Family("loupe_coordinator_info", "The coordinator's version and name.",
+           MetricType::kGauge);
+  w.Sample({{"version", in.version}, {"name", in.name}}, uint64_t{1});
+  w.Family("loupe_coordinator_uptime_seconds", "Seconds since start-up.",
+           MetricType::kGauge);
+  w.Sample({}, std::chrono::duration<double>(in.uptime).count());
+
+  uint64_t counts[3] = {0, 0, 0};
+  for (const AgentStatus& a : in.agents) ++counts[static_cast<int>(a.state)];
+  w.Family("loupe_coordinator_agents", "Configured agents, by state.",
+           MetricType::kGauge);
+  for (AgentState s :
+       {AgentState::kUp, AgentState::kDown, AgentState::kUnknown}) {
+    w.Sample({{"state", AgentStateName(s)}}, counts[static_cast<int>(s)]);
+  }
+
+  auto per_agent = [&](const char* name, const char* help, MetricType type,
+                       auto value) {
+    w.Family(name, help, type);
+    for (const AgentStatus& a : in.agents) {
+      w.Sample({{"agent", a.entry.name}}, value(a));
+    }
+  };
+  per_agent("loupe_coordinator_agent_up",
+            "1 while the agent answers its health checks SERVING, 0 when it "
+            "is DOWN or not yet seen.",
+            MetricType::kGauge, [](const AgentStatus& a) {
+              return uint64_t{a.state == AgentState::kUp};
+            });
+  per_agent("loupe_coordinator_agent_consecutive_misses",
+            "Health checks missed in a row (failed or NOT_SERVING).",
+            MetricType::kGauge, [](const AgentStatus& a) {
+              return uint64_t{a.consecutive_misses};
+            });
+  per_agent("loupe_coordinator_agent_rtt_seconds",
+            "Round-trip time of the agent's last health answer.",
+            MetricType::kGauge, [](const AgentStatus& a) {
+              return static_cast<double>(a.last_rtt_ns) / 1e9;
+            });
+  per_agent("loupe_coordinator_agent_last_seen_seconds",
+            "When the agent last answered SERVING, in seconds since the "
+            "epoch; 0: never.",
+            MetricType::kGauge, [](const AgentStatus& a) {
+              return static_cast<double>(a.last_seen_ns) / 1e9;
+            });
+  per_agent("loupe_coordinator_agent_restarts_total",
+            "Changes of the agent's start time seen (restarts).",
+            MetricType::kCounter,
+            [](const AgentStatus& a) { return a.restarts; });
+  per_agent("loupe_coordinator_agent_checks_total", "Health checks completed.",
+            MetricType::kCounter,
+            [](const AgentStatus& a) { return a.checks; });
+  return w.Take();
+}
+
+}  // namespace loupe::coordinator

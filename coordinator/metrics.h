@@ -1,0 +1,38 @@
+// The coordinator's /metrics page: the Prometheus text of the agents'
+// states as the health poller sees them, written with
+// agent/prometheus_text.h. Families:
+//
+//   loupe_coordinator_info{version,name}                gauge 1
+//   loupe_coordinator_uptime_seconds                    gauge
+//   loupe_coordinator_agents{state}                     gauge, per state
+//   loupe_coordinator_agent_up{agent}                   gauge 1/0
+//   loupe_coordinator_agent_consecutive_misses{agent}   gauge
+//   loupe_coordinator_agent_rtt_seconds{agent}          gauge, last answer
+//   loupe_coordinator_agent_last_seen_seconds{agent}    gauge, since epoch
+//   loupe_coordinator_agent_restarts_total{agent}       counter
+//   loupe_coordinator_agent_checks_total{agent}         counter
+//
+// A pure function of its input; thread-safe.
+#ifndef LOUPE_COORDINATOR_METRICS_H_
+#define LOUPE_COORDINATOR_METRICS_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "coordinator/agent_pool.h"
+
+namespace loupe::coordinator {
+
+struct CoordinatorMetricsInput {
+  std::string version;
+  std::string name;
+  std::chrono::nanoseconds uptime{0};
+  std::vector<AgentStatus> agents;
+};
+
+std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in);
+
+}  // namespace loupe::coordinator
+
+#endif  // LOUPE_COORDINATOR_METRICS_H_

@@ -1,0 +1,329 @@
+// loupe-coordinator as operators run it: four real loupe-agent processes
+// (RPC only, no dataplane) and a real coordinator on free loopback ports,
+// driven through its gRPC API, /metrics and loupectl. Suite "integration".
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "coordinator/proto/coordinator.grpc.pb.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/child_process.h"
+
+namespace loupe::coordinator {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+using test_support::AgentProcess;
+using test_support::ChildProcess;
+using test_support::Env;
+using test_support::FreePort;
+using test_support::Slurp;
+using test_support::TempDir;
+
+struct CmdResult {
+  int code;
+  std::string out;
+};
+
+// Runs a command line through the shell; stdout and stderr together.
+CmdResult Shell(const std::string& cmd) {
+  CmdResult r{-1, ""};
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// A loupe-coordinator ($LOUPE_COORDINATOR_BIN) on free loopback ports with
+// `agents` ([[agent]] sections) and `extra` [coordinator] keys.
+class CoordinatorProcess {
+ public:
+  CoordinatorProcess(const fs::path& dir, const std::string& agents,
+                     std::vector<std::string> extra_args = {})
+      : port_(FreePort()), metrics_port_(FreePort()) {
+    config_ = dir / "coordinator.toml";
+    out_ = dir / "coordinator.out";
+    err_ = dir / "coordinator.err";
+    std::ofstream(config_) << "[coordinator]\nname = \"it\"\nlisten = "
+                              "\"127.0.0.1:"
+                           << port_ << "\"\nmetrics_listen = \"127.0.0.1:"
+                           << metrics_port_ << "\"\nstate_directory = \""
+                           << (dir / "state").string() << "\"\n\n"
+                           << agents;
+    std::vector<std::string> args = {Env("LOUPE_COORDINATOR_BIN"), "--config",
+                                     config_.string()};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    process_ = std::make_unique<ChildProcess>(args, out_, err_);
+  }
+
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string err() const { return Slurp(err_); }
+  ChildProcess& process() { return *process_; }
+
+  std::unique_ptr<v1::Coordinator::Stub> Stub() const {
+    return v1::Coordinator::NewStub(
+        grpc::CreateChannel(target(), grpc::InsecureChannelCredentials()));
+  }
+  bool AwaitHealthy(std::chrono::seconds limit = 30s) {
+    auto stub = Stub();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (process_->Exited()) return false;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + 1s);
+      v1::HealthResponse r;
+      if (stub->Health(&ctx, v1::HealthRequest(), &r).ok() &&
+          r.status() == v1::HealthResponse::SERVING) {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+ private:
+  int port_;
+  int metrics_port_;
+  fs::path config_, out_, err_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+v1::ListAgentsResponse List(v1::Coordinator::Stub& stub,
+                            const std::string& selector = "") {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 2s);
+  v1::ListAgentsRequest request;
+  request.set_selector(selector);
+  v1::ListAgentsResponse response;
+  const grpc::Status s = stub.ListAgents(&ctx, request, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return response;
+}
+
+const v1::AgentInfo* Find(const v1::ListAgentsResponse& r,
+                          const std::string& name) {
+  for (const v1::AgentInfo& a : r.agents()) {
+    if (a.name() == name) return &a;
+  }
+  return nullptr;
+}
+
+// Polls ListAgents until `done` holds or `limit` passes; the time it took.
+template <typename Done>
+std::chrono::milliseconds Await(v1::Coordinator::Stub& stub, Done done,
+                                std::chrono::milliseconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < limit) {
+    if (done(List(stub))) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+}
+
+std::string AgentSection(const std::string& name, const std::string& target,
+                         const std::string& labels) {
+  return "[[agent]]\nname = \"" + name + "\"\naddress = \"" + target +
+         "\"\nlabels = { " + labels + " }\n\n";
+}
+
+TEST(CoordinatorProcessTest, FourAgentsUpSelectedAndOneKilledGoesDown) {
+  TempDir dir;
+  const char* labels[] = {
+      "rack = \"r1\", role = \"compute\"",
+      "rack = \"r1\", role = \"compute\"",
+      "rack = \"r2\", role = \"compute\"",
+      "rack = \"r2\", role = \"storage\"",
+  };
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  std::string sections;
+  for (int i = 0; i < 4; ++i) {
+    agents.push_back(std::make_unique<AgentProcess>(dir.path(), ""));
+    sections += AgentSection("hv" + std::to_string(i + 1), agents[i]->target(),
+                             labels[i]);
+  }
+  for (auto& a : agents) ASSERT_TRUE(a->AwaitHealthy()) << a->err();
+
+  CoordinatorProcess coordinator(dir.path(), sections);
+  ASSERT_TRUE(coordinator.AwaitHealthy()) << coordinator.err();
+  auto stub = coordinator.Stub();
+
+  // All four UP, with their labels and incarnations.
+  Await(
+      *stub, [](const v1::ListAgentsResponse& r) { return r.up() == 4; }, 10s);
+  v1::ListAgentsResponse all = List(*stub);
+  ASSERT_EQ(all.agents_size(), 4) << coordinator.err();
+  EXPECT_EQ(all.configured(), 4u);
+  EXPECT_EQ(all.up(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    const v1::AgentInfo& a = all.agents(i);
+    EXPECT_EQ(a.name(), "hv" + std::to_string(i + 1));
+    EXPECT_EQ(a.address(), agents[i]->target());
+    EXPECT_EQ(a.state(), v1::AGENT_STATE_UP) << a.error();
+    EXPECT_EQ(a.consecutive_misses(), 0u);
+    EXPECT_GT(a.start_time_ns(), 0u);
+    EXPECT_GT(a.last_seen_ns(), 0u);
+    EXPECT_GT(a.last_rtt_ns(), 0u);
+    EXPECT_EQ(a.health().status(), v1::HealthResponse::SERVING);
+    ASSERT_EQ(a.labels_size(), 2);
+    EXPECT_EQ(a.labels(0).key(), "rack");
+    EXPECT_EQ(a.labels(0).value(), i < 2 ? "r1" : "r2");
+    EXPECT_EQ(a.labels(1).key(), "role");
+  }
+
+  // Selectors, over gRPC and through loupectl.
+  v1::ListAgentsResponse r2 = List(*stub, "rack=r2");
+  ASSERT_EQ(r2.agents_size(), 2);
+  EXPECT_EQ(r2.agents(0).name(), "hv3");
+  EXPECT_EQ(r2.agents(1).name(), "hv4");
+  EXPECT_EQ(List(*stub, "host=hv[2-4],role=comp*").agents_size(), 2);
+  const std::string ctl =
+      Env("LOUPECTL_BIN") + " --coordinator " + coordinator.target() + " ";
+  CmdResult table = Shell(ctl + "agents --selector 'host=hv[1,3-4],rack=r2'");
+  EXPECT_EQ(table.code, 0) << table.out;
+  EXPECT_NE(table.out.find("hv3"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("hv4"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("hv1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("2 of 4 agents: 2 up, 0 down, 0 unknown"),
+            std::string::npos)
+      << table.out;
+  CmdResult json = Shell(ctl + "--json agents --hosts role=storage");
+  EXPECT_EQ(json.code, 0) << json.out;
+  EXPECT_NE(json.out.find("\"name\":\"hv4\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"state\":\"AGENT_STATE_UP\""), std::string::npos);
+  EXPECT_EQ(json.out.find("\"name\":\"hv3\""), std::string::npos) << json.out;
+  CmdResult bad = Shell(ctl + "agents --selector 'host=hv[1-'");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("INVALID_ARGUMENT: selector column 11: expected a "
+                         "number after '-'"),
+            std::string::npos)
+      << bad.out;
+  CmdResult typo = Shell(ctl + "agents --selector rak=r1");
+  EXPECT_EQ(typo.code, 1);
+  EXPECT_NE(typo.out.find("did you mean 'rack'?"), std::string::npos)
+      << typo.out;
+
+  // /metrics.
+  httplib::Client http("127.0.0.1", coordinator.metrics_port());
+  auto page = http.Get("/metrics");
+  ASSERT_TRUE(page) << "no /metrics";
+  EXPECT_NE(page->body.find("loupe_coordinator_agent_up{agent=\"hv2\"} 1"),
+            std::string::npos)
+      << page->body;
+  EXPECT_NE(page->body.find("loupe_coordinator_agents{state=\"UP\"} 4"),
+            std::string::npos);
+
+  // hv2 killed: DOWN after three missed checks, one a second; the others
+  // stay UP.
+  const uint64_t hv2_start = Find(all, "hv2")->start_time_ns();
+  const int hv2_port = agents[1]->port();
+  agents[1]->Signal(SIGKILL);
+  agents[1]->Wait();
+  const auto took = Await(
+      *stub,
+      [](const v1::ListAgentsResponse& r) {
+        const v1::AgentInfo* a = Find(r, "hv2");
+        return a != nullptr && a->state() == v1::AGENT_STATE_DOWN;
+      },
+      10s);
+  EXPECT_LE(took, 3500ms) << "hv2 went DOWN after " << took.count() << " ms";
+  v1::ListAgentsResponse after = List(*stub);
+  const v1::AgentInfo* hv2 = Find(after, "hv2");
+  ASSERT_NE(hv2, nullptr);
+  EXPECT_EQ(hv2->state(), v1::AGENT_STATE_DOWN);
+  EXPECT_GE(hv2->consecutive_misses(), 3u);
+  EXPECT_NE(hv2->error(), "");
+  EXPECT_EQ(after.up(), 3u);
+  EXPECT_EQ(after.down(), 1u);
+  for (const char* name : {"hv1", "hv3", "hv4"}) {
+    EXPECT_EQ(Find(after, name)->state(), v1::AGENT_STATE_UP) << name;
+  }
+  page = http.Get("/metrics");
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find("loupe_coordinator_agent_up{agent=\"hv2\"} 0"),
+            std::string::npos)
+      << page->body;
+  CmdResult down = Shell(ctl + "agents --selector host=hv2");
+  EXPECT_NE(down.out.find("DOWN"), std::string::npos) << down.out;
+
+  // hv2 back on its port: UP again, a new incarnation.
+  AgentProcess hv2_again(dir.path(), "",
+                         {"--listen", "127.0.0.1:" + std::to_string(hv2_port)});
+  const auto back = Await(
+      *stub,
+      [](const v1::ListAgentsResponse& r) {
+        const v1::AgentInfo* a = Find(r, "hv2");
+        return a != nullptr && a->state() == v1::AGENT_STATE_UP;
+      },
+      15s);
+  EXPECT_LE(back, 6000ms) << hv2_again.err();
+  hv2 = Find(List(*stub), "hv2");
+  ASSERT_NE(hv2, nullptr);
+  EXPECT_EQ(hv2->state(), v1::AGENT_STATE_UP);
+  EXPECT_EQ(hv2->restarts(), 1u);
+  EXPECT_NE(hv2->start_time_ns(), hv2_start);
+  EXPECT_EQ(hv2->error(), "");
+
+  // SIGTERM: a clean stop within a few seconds.
+  const auto stop = std::chrono::steady_clock::now();
+  coordinator.process().Signal(SIGTERM);
+  EXPECT_EQ(coordinator.process().Wait(5s), 0) << coordinator.err();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, 5s);
+}
+
+TEST(CoordinatorProcessTest, TakenPortFailsStartUpWithOneLine) {
+  TempDir dir;
+  CoordinatorProcess first(dir.path(), "");
+  ASSERT_TRUE(first.AwaitHealthy()) << first.err();
+  TempDir dir2;
+  CoordinatorProcess second(
+      dir2.path(), "", {"--listen", first.target(), "--metrics-listen", ""});
+  EXPECT_EQ(second.process().Wait(10s), 1);
+  EXPECT_NE(second.err().find("listen " + first.target() +
+                              ": address already in use"),
+            std::string::npos)
+      << second.err();
+}
+
+TEST(CoordinatorProcessTest, CheckListsEveryErrorAndExits2) {
+  TempDir dir;
+  const fs::path config = fs::path(dir.path()) / "bad.toml";
+  std::ofstream(config) << "[coordinator]\nlisten = \"0.0.0.0:7700\"\n"
+                           "[[agent]]\nname = \"a b\"\naddress = \"x\"\n";
+  CmdResult r = Shell(Env("LOUPE_COORDINATOR_BIN") + " --check --config " +
+                      config.string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("bad.toml:2: coordinator.listen:"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("bad.toml:4: agent[0].name:"), std::string::npos);
+  EXPECT_NE(r.out.find("bad.toml:5: agent[0].address:"), std::string::npos);
+  r = Shell(Env("LOUPE_COORDINATOR_BIN") + " --config " + config.string() +
+            " --check --listen 127.0.0.1:1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.out.find("coordinator.listen"), std::string::npos) << r.out;
+  r = Shell(Env("LOUPE_COORDINATOR_BIN") + " --check");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--config is required"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace loupe::coordinator
