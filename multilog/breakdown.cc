@@ -1,30 +1,23 @@
 #include "multilog/breakdown.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
+#include "multilog/filter_program.h"
 #include "multilog/histogram.h"
 #include "multilog/internal/flat_key_table.h"
 #include "multilog/value_text.h"
 
 namespace loupe {
 namespace {
-
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>()(s);
-  }
-};
-template <typename V>
-using KeyMap = std::unordered_map<std::string, V, KeyHash, std::equal_to<>>;
 
 bool IsNumeric(ColumnType t) {
   return t <= ColumnType::kF64;  // kBool .. kF64
@@ -69,7 +62,67 @@ Result<std::vector<const Column*>> KeyColumns(const Schema& schema,
   return out;
 }
 
-// Calls fn(record) for every record of the window that passes the filter.
+// Records are scanned in runs of up to kRunRecords consecutive ones with a
+// mask of those that pass: the time test and the filter are evaluated over
+// a run at once (FilterProgram::MatchMask), and the offsets an index or a
+// filter log answered are read a run, not a record, at a time.
+constexpr uint64_t kRunRecords = 64;
+
+uint64_t LowBits(uint64_t count) {
+  return count >= 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
+}
+
+// Bit i set iff record i of `count` (<= 64), every `rs` bytes from
+// `records`, has a timestamp in [t0, t1) (t0 <= t1).
+uint64_t TimeMask(const uint8_t* records, uint64_t count, uint64_t rs,
+                  uint64_t t0, uint64_t t1) {
+  uint64_t mask = 0;
+  for (uint64_t i = 0; i < count; ++i, records += rs) {
+    uint64_t ts;
+    std::memcpy(&ts, records, sizeof(ts));
+    mask |= uint64_t{ts - t0 < t1 - t0} << i;
+  }
+  return mask;
+}
+
+// Calls fn(offset, records, count) for the runs of [begin, end) that
+// retention has not retired, going on from the new head when it retires
+// the front meanwhile (those records are skipped, as queries skip them).
+template <typename Fn>
+void ForEachLiveRun(const DataLog& data, uint64_t begin, uint64_t end,
+                    Fn&& fn) {
+  const uint64_t rs = data.record_size();
+  for (;;) {
+    begin = std::max(begin, data.head());
+    if (begin >= end) return;
+    uint64_t next = begin;
+    Status s = data.ForEachRun(
+        begin, end, [&](uint64_t off, const uint8_t* recs, uint64_t count) {
+          fn(off, recs, count);
+          next = off + count * rs;
+          return true;
+        });
+    if (s.ok()) return;
+    begin = next;  // kExpired
+  }
+}
+
+// Whether ExecuteFilter could answer `filter` from an index: only if one
+// of its columns is indexed (query_planner.cc); else its plan is a scan.
+bool MayUseIndex(const Multilog& ml, const BoundFilter& filter) {
+  const std::vector<IndexInfo> indexes = ml.ListIndexes();
+  for (const FilterNode& node : filter.nodes) {
+    if (node.column == nullptr) continue;
+    for (const IndexInfo& index : indexes) {
+      if (index.column == node.column->name) return true;
+    }
+  }
+  return false;
+}
+
+// Calls fn(records, mask) -> bool for the records of the window that pass
+// the filter, a run at a time: record i at records + i * record_size, bit
+// i of mask set iff it passes (mask is never 0). fn returns false to stop.
 template <typename Fn>
 Status ScanWindow(const Multilog& ml, const BreakdownWindow& w,
                   BreakdownInfo* info, Fn&& fn) {
@@ -80,13 +133,24 @@ Status ScanWindow(const Multilog& ml, const BreakdownWindow& w,
   }
   const DataLog& data = ml.data_log();
   const uint64_t rs = data.record_size();
+  bool stopped = false;
+  auto pass = [&](const uint8_t* records, uint64_t mask) {
+    if (mask == 0 || stopped) return;
+    info->records += static_cast<uint64_t>(std::popcount(mask));
+    stopped = !fn(records, mask);
+  };
+  // Sorted offsets that passed, grouped into runs.
   auto visit = [&](const std::vector<uint64_t>& offsets) {
-    for (uint64_t off : offsets) {
-      (void)data.ForEach(off, off + rs, [&](uint64_t, const uint8_t* rec) {
-        ++info->records;
-        fn(rec);
-        return true;
-      });
+    for (size_t i = 0; i < offsets.size() && !stopped;) {
+      const uint64_t base = offsets[i];
+      uint64_t mask = 0;
+      for (; i < offsets.size() && offsets[i] - base < kRunRecords * rs; ++i) {
+        mask |= uint64_t{1} << ((offsets[i] - base) / rs);
+      }
+      ForEachLiveRun(data, base, offsets[i - 1] + rs,
+                     [&](uint64_t off, const uint8_t* recs, uint64_t count) {
+                       pass(recs, (mask >> (off - base) / rs) & LowBits(count));
+                     });
     }
   };
   bool named = false;
@@ -104,62 +168,78 @@ Status ScanWindow(const Multilog& ml, const BreakdownWindow& w,
     visit(r->offsets);
     return Status::Ok();
   }
+  std::optional<FilterProgram> program;
   if (!w.filter.empty()) {
-    Result<QueryResult> r =
-        ml.ExecuteFilter(w.filter, w.t0_ns, w.t1_ns, 0, w.snapshot);
-    if (!r.ok()) {
+    Result<FilterProgram> p = FilterProgram::Compile(ml.schema(), w.filter);
+    if (p.ok() && MayUseIndex(ml, p->bound())) {
+      Result<QueryResult> r =
+          ml.ExecuteFilter(w.filter, w.t0_ns, w.t1_ns, 0, w.snapshot);
+      if (!r.ok()) return r.status();
+      info->snapshot = r->snapshot;
+      info->plan = r->plan;
+      visit(r->offsets);
+      return Status::Ok();
+    }
+    if (!p.ok()) {
       if (IsIdentifier(w.filter) && w.filter != "true" && w.filter != "false") {
         return Status::NotFound(
             "multilog '" + ml.name() + "' has no filter named '" + w.filter +
-            "' (and it is no expression: " + r.status().message() + ")");
+            "' (and it is no expression: " + p.status().message() + ")");
       }
-      return r.status();
+      return p.status();
     }
-    info->snapshot = r->snapshot;
-    info->plan = r->plan;
-    visit(r->offsets);
-    return Status::Ok();
+    program = std::move(p).value();
   }
-  // Every record: resolve the snapshot the way queries do, then scan.
+  // A scan: resolve the snapshot the way queries do, then go through the
+  // data log below it.
   Result<QueryResult> snap = ml.ExecuteFilter("true", 0, 0, 0, w.snapshot);
   if (!snap.ok()) return snap.status();
   info->snapshot = snap->snapshot;
   info->plan = "scan";
-  uint64_t begin = 0;
-  const uint64_t end = info->snapshot;
-  for (;;) {
-    begin = std::max(begin, data.head());
-    if (begin >= end) break;
-    uint64_t next = begin;
-    Status s = data.ForEach(begin, end, [&](uint64_t off, const uint8_t* rec) {
-      next = off + rs;
-      uint64_t ts;
-      std::memcpy(&ts, rec, sizeof(ts));
-      if (ts >= w.t0_ns && ts < w.t1_ns) {
-        ++info->records;
-        fn(rec);
-      }
-      return true;
-    });
-    if (s.ok()) break;
-    begin = next;  // kExpired: go on from the new head
-  }
+  if (w.t1_ns == w.t0_ns) return Status::Ok();
+  ForEachLiveRun(data, 0, info->snapshot,
+                 [&](uint64_t, const uint8_t* recs, uint64_t count) {
+                   for (uint64_t i = 0; i < count; i += kRunRecords) {
+                     const uint8_t* run = recs + i * rs;
+                     const uint64_t n = std::min(kRunRecords, count - i);
+                     uint64_t mask = TimeMask(run, n, rs, w.t0_ns, w.t1_ns);
+                     if (mask != 0 && program) {
+                       mask &= program->MatchMask(run, n, rs);
+                     }
+                     pass(run, mask);
+                   }
+                 });
   return Status::Ok();
 }
 
-// Key bytes <-> value text.
+// Calls fn(record) for each record of a run that its mask selects.
+template <typename Fn>
+void ForEachSelected(const uint8_t* records, uint64_t mask, uint64_t rs,
+                     Fn&& fn) {
+  for (; mask != 0; mask &= mask - 1) {
+    fn(records + static_cast<uint64_t>(std::countr_zero(mask)) * rs);
+  }
+}
+
+// Key bytes <-> value text. A key is built in place as padded words
+// (FlatKeyTable): each column's bytes go to a fixed place, copied with a
+// width the compiler knows for the common column types.
 class KeyCodec {
  public:
   KeyCodec(const Schema& schema, std::vector<const Column*> columns)
       : columns_(std::move(columns)), record_(schema.record_size(), 0) {
-    for (const Column* c : columns_) width_ += c->width;
+    for (const Column* c : columns_) {
+      parts_.push_back({c->offset, c->width, static_cast<uint32_t>(width_)});
+      width_ += c->width;
+    }
   }
   size_t width() const { return width_; }
-  void Extract(const uint8_t* rec, char* out) const {
-    for (const Column* c : columns_) {
-      std::memcpy(out, rec + c->offset, c->width);
-      out += c->width;
-    }
+  size_t words() const { return (width_ + 7) / 8; }
+  // Writes the key's bytes into `out`; the padding is the caller's (zero
+  // it once: Extract never writes there).
+  void Extract(const uint8_t* rec, uint64_t* out) const {
+    uint8_t* to = reinterpret_cast<uint8_t*>(out);
+    for (const Part& p : parts_) Copy(to + p.at, rec + p.offset, p.width);
   }
   std::vector<std::string> Text(std::string_view key) {
     std::vector<std::string> out;
@@ -173,7 +253,39 @@ class KeyCodec {
   }
 
  private:
+  struct Part {
+    uint32_t offset;  // in the record
+    uint32_t width;
+    uint32_t at;  // in the key
+  };
+  static void Copy(uint8_t* to, const uint8_t* from, uint32_t width) {
+    switch (width) {
+      case 1:
+        std::memcpy(to, from, 1);
+        break;
+      case 2:
+        std::memcpy(to, from, 2);
+        break;
+      case 4:
+        std::memcpy(to, from, 4);
+        break;
+      case 6:
+        std::memcpy(to, from, 6);
+        break;
+      case 8:
+        std::memcpy(to, from, 8);
+        break;
+      case 16:
+        std::memcpy(to, from, 16);
+        break;
+      default:
+        std::memcpy(to, from, width);
+        break;
+    }
+  }
+
   std::vector<const Column*> columns_;
+  std::vector<Part> parts_;
   std::vector<uint8_t> record_;
   size_t width_ = 0;
 };
@@ -242,22 +354,34 @@ Result<TopKResult> TopK(const Multilog& ml, const TopKQuery& q) {
                 internal::FlatKeyTable::kMaxWidth);
   internal::FlatKeyTable table(codec.width());
   std::vector<Acc> accs;
-  std::string key(codec.width(), '\0');
+  std::vector<uint64_t> key(codec.words(), 0);
   bool over = false;
   TopKResult out;
-  Status s = ScanWindow(ml, q.window, &out.info, [&](const uint8_t* rec) {
-    if (over) return;
-    codec.Extract(rec, key.data());
-    const uint32_t i =
-        table.FindOrInsert(reinterpret_cast<const uint8_t*>(key.data()), cap);
-    if (i == internal::FlatKeyTable::kNone) {
-      over = true;
-      return;
-    }
-    if (i == accs.size()) accs.emplace_back();
-    ++accs[i].count;
-    accs[i].value += value != nullptr ? ReadNumber(*value, rec) : 1.0;
-  });
+  const uint64_t rs = schema.record_size();
+  // kWords: the key's words when known at compile time (FlatKeyTable).
+  auto count = [&]<size_t kWords>(std::integral_constant<size_t, kWords>) {
+    return ScanWindow(
+        ml, q.window, &out.info, [&](const uint8_t* records, uint64_t mask) {
+          ForEachSelected(records, mask, rs, [&](const uint8_t* rec) {
+            if (over) return;
+            codec.Extract(rec, key.data());
+            const uint32_t i =
+                table.FindOrInsertPadded<kWords>(key.data(), cap);
+            if (i == internal::FlatKeyTable::kNone) {
+              over = true;
+              return;
+            }
+            if (i == accs.size()) accs.emplace_back();
+            ++accs[i].count;
+            accs[i].value += value != nullptr ? ReadNumber(*value, rec) : 1.0;
+          });
+          return !over;
+        });
+  };
+  const size_t words = codec.words();
+  Status s = words == 1   ? count(std::integral_constant<size_t, 1>())
+             : words == 2 ? count(std::integral_constant<size_t, 2>())
+                          : count(std::integral_constant<size_t, 0>());
   if (!s.ok()) return s;
   if (over) return TooManyKeys("TopK", cap);
   out.info.keys = table.size();
@@ -360,10 +484,16 @@ Result<GroupByResult> GroupBy(const Multilog& ml, const GroupByQuery& q) {
   KeyCodec codec(schema, *columns);
   const size_t width = codec.width();
   // The key, then the bucket big-endian so that bytes order by time.
-  std::string key(width + (q.bucket_ns != 0 ? 8 : 0), '\0');
-  KeyMap<Group> groups;
+  const size_t key_width = width + (q.bucket_ns != 0 ? 8 : 0);
+  static_assert(kMaxBreakdownKeyColumns * Schema::kMaxStringWidth + 8 <=
+                internal::FlatKeyTable::kMaxWidth);
+  internal::FlatKeyTable table(key_width);
+  std::vector<uint64_t> key(table.words(), 0);
+  uint8_t* bucket = reinterpret_cast<uint8_t*>(key.data()) + width;
+  std::vector<Group> groups;
   bool over = false;
-  Status s = ScanWindow(ml, q.window, &out.info, [&](const uint8_t* rec) {
+  const uint64_t rs = schema.record_size();
+  auto add = [&](const uint8_t* rec) {
     if (over) return;
     codec.Extract(rec, key.data());
     if (q.bucket_ns != 0) {
@@ -371,19 +501,19 @@ Result<GroupByResult> GroupBy(const Multilog& ml, const GroupByQuery& q) {
       std::memcpy(&ts, rec, sizeof(ts));
       const uint64_t b = ts / q.bucket_ns;
       for (int i = 0; i < 8; ++i) {
-        key[width + i] = static_cast<char>(b >> (56 - 8 * i));
+        bucket[i] = static_cast<uint8_t>(b >> (56 - 8 * i));
       }
     }
-    auto it = groups.find(std::string_view(key));
-    if (it == groups.end()) {
-      if (groups.size() == cap) {
-        over = true;
-        return;
-      }
-      it = groups.emplace(key, Group{}).first;
-      it->second.cells.resize(specs.size());
+    const uint32_t gi = table.FindOrInsertPadded(key.data(), cap);
+    if (gi == internal::FlatKeyTable::kNone) {
+      over = true;
+      return;
     }
-    Group& g = it->second;
+    if (gi == groups.size()) {
+      groups.emplace_back();
+      groups.back().cells.resize(specs.size());
+    }
+    Group& g = groups[gi];
     ++g.count;
     for (size_t i = 0; i < specs.size(); ++i) {
       const AggregateSpec& spec = specs[i];
@@ -408,26 +538,32 @@ Result<GroupByResult> GroupBy(const Multilog& ml, const GroupByQuery& q) {
           break;
       }
     }
-  });
+  };
+  Status s = ScanWindow(ml, q.window, &out.info,
+                        [&](const uint8_t* records, uint64_t mask) {
+                          ForEachSelected(records, mask, rs, add);
+                          return !over;
+                        });
   if (!s.ok()) return s;
   if (over) {
     return TooManyKeys(quantiles ? "GroupBy (with quantiles)" : "GroupBy", cap);
   }
   out.info.keys = groups.size();
 
-  std::vector<const std::pair<const std::string, Group>*> order;
-  order.reserve(groups.size());
-  for (const auto& e : groups) order.push_back(&e);
-  std::sort(order.begin(), order.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::vector<uint32_t> order(groups.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return table.key(a) < table.key(b);
+  });
   const size_t take =
       q.limit == 0 ? order.size() : std::min(q.limit, order.size());
   out.truncated = take < order.size();
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   for (size_t r = 0; r < take; ++r) {
-    const auto& [k, g] = *order[r];
+    const std::string_view k = table.key(order[r]);
+    const Group& g = groups[order[r]];
     GroupRow row;
-    row.key = k.substr(0, width);
+    row.key = std::string(k.substr(0, width));
     row.text = codec.Text(row.key);
     if (q.bucket_ns != 0) {
       uint64_t b = 0;

@@ -185,6 +185,13 @@ class DataLog {
   // point were visited).
   template <typename Fn>
   Status ForEach(uint64_t begin, uint64_t end, Fn&& fn) const;
+  // As ForEach, a run of consecutive records at a time: fn(offset, const
+  // uint8_t* records, uint64_t count) -> bool for the records of [begin,
+  // end) that lie in one block, contiguous in memory (count records of
+  // record_size() bytes), until fn returns false. For scans that work on
+  // many records at once (the breakdowns).
+  template <typename Fn>
+  Status ForEachRun(uint64_t begin, uint64_t end, Fn&& fn) const;
 
   // Durable modes: syncs and commits everything published so far.
   Status Flush();
@@ -373,7 +380,7 @@ class DataLog::Writer {
 };
 
 template <typename Fn>
-Status DataLog::ForEach(uint64_t begin, uint64_t end, Fn&& fn) const {
+Status DataLog::ForEachRun(uint64_t begin, uint64_t end, Fn&& fn) const {
   LOUPE_RETURN_IF_ERROR(CheckRange(begin, end));
   uint64_t offset = begin;
   while (offset < end) {
@@ -388,12 +395,26 @@ Status DataLog::ForEach(uint64_t begin, uint64_t end, Fn&& fn) const {
                              " was retired by retention (oldest retained: " +
                              std::to_string(head()) + ")");
     }
-    const uint8_t* p = block + offset % block_bytes_;
-    for (; offset < stop; offset += record_size_, p += record_size_) {
-      if (!fn(offset, p)) return Status::Ok();
+    if (!fn(offset, block + offset % block_bytes_,
+            (stop - offset) / record_size_)) {
+      return Status::Ok();
     }
+    offset = stop;
   }
   return Status::Ok();
+}
+
+template <typename Fn>
+Status DataLog::ForEach(uint64_t begin, uint64_t end, Fn&& fn) const {
+  return ForEachRun(begin, end,
+                    [&](uint64_t offset, const uint8_t* p, uint64_t count) {
+                      for (uint64_t i = 0; i < count; ++i) {
+                        if (!fn(offset, p)) return false;
+                        offset += record_size_;
+                        p += record_size_;
+                      }
+                      return true;
+                    });
 }
 
 }  // namespace loupe

@@ -2,12 +2,15 @@
 // order of first insertion -- the breakdowns' per-key accumulators live in
 // a vector beside it. Open addressing with linear probing over a table of
 // at most half-full 32-bit slots; keys are kept padded to whole 8-byte
-// words in one arena, hashed a word at a time. Internal to multilog.
+// words in one arena, hashed and compared a word at a time. Internal to
+// multilog.
 //
-// Cost per lookup: one hash of width/8 words, one probe run (short at load
-// <= 1/2), one key compare. Growth doubles the slots (rehashing from the
-// arena), so a scan allocates O(log keys) times, never per record.
-// Not thread-safe.
+// Cost per lookup: one hash of words() words, one probe run (short at load
+// <= 1/2), one key compare. A caller that knows words() at compile time
+// passes it as kWords, so that hashing and comparing unroll; a caller that
+// builds padded keys in place (the breakdown scan) copies nothing. Growth
+// doubles the slots (rehashing from the arena), so a scan allocates
+// O(log keys) times, never per record. Not thread-safe.
 #ifndef LOUPE_MULTILOG_INTERNAL_FLAT_KEY_TABLE_H_
 #define LOUPE_MULTILOG_INTERNAL_FLAT_KEY_TABLE_H_
 
@@ -19,8 +22,8 @@
 namespace loupe::internal {
 
 class FlatKeyTable {
-  // Four string columns of Schema::kMaxStringWidth.
-  static constexpr size_t kMaxWords = 4 * 1024 / 8;
+  // Four string columns of Schema::kMaxStringWidth, and a time bucket.
+  static constexpr size_t kMaxWords = 4 * 1024 / 8 + 1;
 
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -31,23 +34,23 @@ class FlatKeyTable {
       : width_(width), words_((width + 7) / 8), slots_(1024, 0) {}
 
   size_t size() const { return size_; }
+  // Words of a padded key: its width bytes, then zeros to a whole word.
+  size_t words() const { return words_; }
 
-  // The key's index; a new key gets size() when size() < cap, else kNone.
-  uint32_t FindOrInsert(const uint8_t* key, size_t cap) {
-    uint64_t padded[kMaxWords];
-    padded[words_ - 1] = 0;
-    std::memcpy(padded, key, width_);
-    const uint64_t h = Hash(padded);
+  // The index of the padded key (words() words); a new key gets size()
+  // when size() < cap, else kNone. kWords: 0, or words().
+  template <size_t kWords = 0>
+  uint32_t FindOrInsertPadded(const uint64_t* key, size_t cap) {
+    const size_t words = kWords != 0 ? kWords : words_;
+    const uint64_t h = Hash(key, words);
     const size_t mask = slots_.size() - 1;
     for (size_t at = h & mask;; at = (at + 1) & mask) {
       const uint32_t s = slots_[at];
       if (s == 0) break;
-      if (std::memcmp(&arena_[(s - 1) * words_], padded, words_ * 8) == 0) {
-        return s - 1;
-      }
+      if (Equal(&arena_[(s - 1) * words], key, words)) return s - 1;
     }
     if (size_ >= cap) return kNone;
-    arena_.insert(arena_.end(), padded, padded + words_);
+    arena_.insert(arena_.end(), key, key + words);
     const uint32_t index = static_cast<uint32_t>(size_++);
     if (2 * size_ > slots_.size()) {
       Grow();
@@ -57,19 +60,32 @@ class FlatKeyTable {
     return index;
   }
 
-  // The key of index i (width() bytes).
+  // As FindOrInsertPadded, for the width bytes at `key`.
+  uint32_t FindOrInsert(const uint8_t* key, size_t cap) {
+    uint64_t padded[kMaxWords];
+    padded[words_ - 1] = 0;
+    std::memcpy(padded, key, width_);
+    return FindOrInsertPadded(padded, cap);
+  }
+
+  // The key of index i (width bytes).
   std::string_view key(uint32_t i) const {
     return {reinterpret_cast<const char*>(&arena_[i * words_]), width_};
   }
 
  private:
-  uint64_t Hash(const uint64_t* w) const {
+  static uint64_t Hash(const uint64_t* w, size_t words) {
     uint64_t h = 0x243f6a8885a308d3ULL;
-    for (size_t i = 0; i < words_; ++i) {
+    for (size_t i = 0; i < words; ++i) {
       h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
       h ^= h >> 29;
     }
     return h ^ (h >> 32);
+  }
+  static bool Equal(const uint64_t* a, const uint64_t* b, size_t words) {
+    uint64_t diff = 0;
+    for (size_t i = 0; i < words; ++i) diff |= a[i] ^ b[i];
+    return diff == 0;
   }
   void Place(uint64_t h, uint32_t index) {
     const size_t mask = slots_.size() - 1;
@@ -79,7 +95,9 @@ class FlatKeyTable {
   }
   void Grow() {
     slots_.assign(slots_.size() * 2, 0);
-    for (uint32_t i = 0; i < size_; ++i) Place(Hash(&arena_[i * words_]), i);
+    for (uint32_t i = 0; i < size_; ++i) {
+      Place(Hash(&arena_[i * words_], words_), i);
+    }
   }
 
   const size_t width_;
