@@ -29,6 +29,7 @@
 #include "dataplane/traffic_mix.h"
 #include "multilog/packet_schema.h"
 #include "tests/agent/alertmanager_process.h"
+#include "tests/support/shell.h"
 
 namespace loupe::agent {
 namespace {
@@ -42,23 +43,8 @@ using test_support::Slurp;
 using test_support::TempDir;
 using Agent = AgentProcess;
 
-struct CmdResult {
-  int code;
-  std::string out;
-};
-
-// Runs a command line through the shell; stdout and stderr together.
-CmdResult Shell(const std::string& cmd) {
-  CmdResult r{-1, ""};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test_support::CmdResult;
+using test_support::Shell;
 
 CmdResult Ctl(const Agent& a, const std::string& args) {
   return Shell(Env("LOUPECTL_BIN") + " --agent " + a.target() + " " + args);

@@ -19,6 +19,7 @@
 #include "coordinator/proto/coordinator.grpc.pb.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/shell.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -33,23 +34,8 @@ using test_support::FreePort;
 using test_support::Slurp;
 using test_support::TempDir;
 
-struct CmdResult {
-  int code;
-  std::string out;
-};
-
-// Runs a command line through the shell; stdout and stderr together.
-CmdResult Shell(const std::string& cmd) {
-  CmdResult r{-1, ""};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test_support::CmdResult;
+using test_support::Shell;
 
 // A loupe-coordinator ($LOUPE_COORDINATOR_BIN) on free loopback ports with
 // `agents` ([[agent]] sections) and `extra` [coordinator] keys.
