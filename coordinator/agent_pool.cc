@@ -147,6 +147,10 @@ std::vector<AgentStatus> AgentPool::Snapshot() const {
 
 size_t AgentPool::size() const { return shared_->clients.size(); }
 
+v1::Agent::Stub* AgentPool::stub(size_t index) const {
+  return &shared_->clients.at(index)->stub();
+}
+
 void AgentPool::Run() {
   auto next = Clock::now();
   for (;;) {

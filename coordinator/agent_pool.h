@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/proto/loupe.pb.h"
+#include "agent/proto/loupe.grpc.pb.h"
 #include "coordinator/config.h"
 
 namespace loupe::coordinator {
@@ -78,6 +78,9 @@ class AgentPool {
   // Every agent's status, in configuration order.
   std::vector<AgentStatus> Snapshot() const;
   size_t size() const;
+  // The stub of agent `index` (configuration order) for the caller's own
+  // calls: stubs are thread-safe and live as long as the pool.
+  v1::Agent::Stub* stub(size_t index) const;
   const PoolOptions& options() const { return options_; }
 
  private:
