@@ -30,6 +30,8 @@ AgentService::~AgentService() { Shutdown(); }
 
 void AgentService::Shutdown() {
   shutting_down_.store(true, std::memory_order_release);
+  // Appends waiting for a prepared snapshot's cap are answered now.
+  snapshots_->registry.AbortPrepared("it was aborted when the agent shut down");
   std::lock_guard<std::mutex> lock(subscriptions_mu_);
   for (AlertSubscription* s : subscriptions_) s->Wake();
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "agent/internal/row_text.h"
 #include "agent/internal/service_internal.h"
@@ -65,53 +66,80 @@ bool AwaitVisible(const DataLog& data, uint64_t end) {
   return true;
 }
 
+// How long an append waits, once visible below the read tail, for the
+// snapshots prepared before that to lift their cap: each does within its
+// lease, and every snapshot prepared later has a tail at or above the
+// batch's end.
+constexpr auto kUncappedWait =
+    std::chrono::milliseconds(kMaxLeaseMs) + std::chrono::seconds(1);
+
 // Appends `bytes` through `lease`, stamping zero timestamps with the wall
 // clock when asked (on a copy: the request is const). Answers only once
-// the records are visible (below the read tail): then an append
-// acknowledged here is in every snapshot prepared afterwards. The batch is
-// in `in_flight` with its oldest timestamp until then.
-grpc::Status AppendThrough(MultilogRegistry::WriterLease& lease,
-                           internal::AppendsInFlight& in_flight,
+// the records are visible through the API: below the read tail and below
+// the cap of every prepared snapshot. Then an append acknowledged here is
+// in every snapshot prepared afterwards, on this agent or any other. The
+// batch is in `snapshots.appends` with its oldest timestamp until it is
+// below the read tail. The Writer goes back to the pool before the wait
+// for the cap; the caller keeps `lease.multilog()` alive.
+grpc::Status AppendThrough(MultilogRegistry::WriterLease lease,
+                           internal::SnapshotContext& snapshots,
                            const std::string& bytes, bool timestamp_now,
                            v1::AppendResponse* response) {
-  const DataLog& log = lease.multilog().data_log();
+  const Multilog& ml = lease.multilog();
+  const DataLog& log = ml.data_log();
   const size_t rs = log.record_size();
-  // In flight before the timestamps are taken: a snapshot prepared before
-  // Enter sees a settled time at or below every stamp taken after it.
-  uint64_t oldest = WallNs();
-  for (size_t off = 0; off + sizeof(uint64_t) <= bytes.size(); off += rs) {
-    uint64_t ts;
-    std::memcpy(&ts, bytes.data() + off, sizeof(ts));
-    if (ts != 0 || !timestamp_now) oldest = std::min(oldest, ts);
-  }
-  internal::AppendsInFlight::Scope scope =
-      in_flight.Enter(&lease.multilog(), oldest);
-  const std::string* data = &bytes;
-  std::string stamped;
-  if (timestamp_now) {
-    stamped = bytes;
-    const uint64_t now = WallNs();
-    for (size_t off = 0; off < stamped.size(); off += rs) {
+  uint64_t first = 0;
+  uint64_t end = 0;
+  {
+    // In flight before the timestamps are taken: a snapshot prepared
+    // before Enter sees a settled time at or below every stamp taken
+    // after it.
+    uint64_t oldest = WallNs();
+    for (size_t off = 0; off + sizeof(uint64_t) <= bytes.size(); off += rs) {
       uint64_t ts;
-      std::memcpy(&ts, stamped.data() + off, sizeof(ts));
-      if (ts == 0) std::memcpy(stamped.data() + off, &now, sizeof(now));
+      std::memcpy(&ts, bytes.data() + off, sizeof(ts));
+      if (ts != 0 || !timestamp_now) oldest = std::min(oldest, ts);
     }
-    data = &stamped;
+    internal::AppendsInFlight::Scope scope =
+        snapshots.appends.Enter(&ml, oldest);
+    const std::string* data = &bytes;
+    std::string stamped;
+    if (timestamp_now) {
+      stamped = bytes;
+      const uint64_t now = WallNs();
+      for (size_t off = 0; off < stamped.size(); off += rs) {
+        uint64_t ts;
+        std::memcpy(&ts, stamped.data() + off, sizeof(ts));
+        if (ts == 0) std::memcpy(stamped.data() + off, &now, sizeof(now));
+      }
+      data = &stamped;
+    }
+    Result<uint64_t> offset = lease.writer().Append(data->data(), data->size());
+    if (!offset.ok()) return ToGrpcStatus(offset.status());
+    first = *offset;
+    end = first + data->size();
+    if (!AwaitVisible(log, end)) {
+      return grpc::Status(
+          grpc::StatusCode::DEADLINE_EXCEEDED,
+          "the batch at offset " + std::to_string(first) +
+              " is written but not visible after 1 s: an earlier batch of "
+              "another writer is still being copied; it becomes visible "
+              "with it (do not resend: read from offset " +
+              std::to_string(first) + " to check)");
+    }
+    MultilogRegistry::WriterLease returned = std::move(lease);
   }
-  Result<uint64_t> offset = lease.writer().Append(data->data(), data->size());
-  if (!offset.ok()) return ToGrpcStatus(offset.status());
-  const uint64_t end = *offset + data->size();
-  if (!AwaitVisible(log, end)) {
+  if (!snapshots.registry.AwaitUncapped(ml.name(), &ml, end, kUncappedWait)) {
     return grpc::Status(
         grpc::StatusCode::DEADLINE_EXCEEDED,
-        "the batch at offset " + std::to_string(*offset) +
-            " is written but not visible after 1 s: an earlier batch of "
-            "another writer is still being copied; it becomes visible with "
-            "it (do not resend: read from offset " +
-            std::to_string(*offset) + " to check)");
+        "the batch at offset " + std::to_string(first) +
+            " is written but a prepared snapshot still hides it after " +
+            std::to_string(kUncappedWait.count()) +
+            " ms (do not resend: read from offset " + std::to_string(first) +
+            " to check)");
   }
-  response->set_first_offset(*offset);
-  response->set_count(data->size() / rs);
+  response->set_first_offset(first);
+  response->set_count((end - first) / rs);
   return grpc::Status::OK;
 }
 
@@ -132,7 +160,7 @@ grpc::Status AgentService::Append(grpc::ServerContext*,
     Result<MultilogRegistry::WriterLease> lease =
         registry_->BorrowWriter(request->multilog());
     if (!lease.ok()) return ToGrpcStatus(lease.status());
-    return AppendThrough(*lease, snapshots_->appends, request->record(),
+    return AppendThrough(std::move(*lease), *snapshots_, request->record(),
                          request->timestamp_now(), response);
   });
 }
@@ -147,7 +175,7 @@ grpc::Status AgentService::AppendBatch(grpc::ServerContext*,
     Result<MultilogRegistry::WriterLease> lease =
         registry_->BorrowWriter(request->multilog());
     if (!lease.ok()) return ToGrpcStatus(lease.status());
-    return AppendThrough(*lease, snapshots_->appends, request->records(),
+    return AppendThrough(std::move(*lease), *snapshots_, request->records(),
                          request->timestamp_now(), response);
   });
 }
@@ -172,7 +200,7 @@ grpc::Status AgentService::AppendStream(
           registry_->BorrowWriter(request.multilog());
       if (!lease.ok()) return ToGrpcStatus(lease.status());
       v1::AppendResponse one;
-      s = AppendThrough(*lease, snapshots_->appends, request.records(),
+      s = AppendThrough(std::move(*lease), *snapshots_, request.records(),
                         request.timestamp_now(), &one);
       if (!s.ok()) return s;
       if (response->batches() == 0) {

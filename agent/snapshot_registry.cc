@@ -39,6 +39,7 @@ void SnapshotRegistry::SetPreparedCountLocked() {
     if (e.view.state == SnapshotState::kPrepared) ++n;
   }
   prepared_.store(n, std::memory_order_release);
+  lifted_.notify_all();
 }
 
 void SnapshotRegistry::EndLocked(const std::string& id, std::string how) {
@@ -212,6 +213,17 @@ Status SnapshotRegistry::Release(const std::string& id) {
   return Status::Ok();
 }
 
+void SnapshotRegistry::AbortPrepared(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = open_.begin(); it != open_.end();) {
+    const std::string id = it->first;
+    const bool prepared = it->second.view.state == SnapshotState::kPrepared;
+    ++it;
+    if (prepared) EndLocked(id, why);
+  }
+  SetPreparedCountLocked();
+}
+
 std::vector<SnapshotView> SnapshotRegistry::List() {
   std::lock_guard<std::mutex> lock(mu_);
   ExpireLocked();
@@ -254,12 +266,8 @@ Result<uint64_t> SnapshotRegistry::Find(const std::string& id,
                           "'; prepare it with that multilog");
 }
 
-std::optional<uint64_t> SnapshotRegistry::Cap(const std::string& multilog,
-                                              const void* identity) {
-  // Acquire pairs with the release in SetPreparedCountLocked.
-  if (prepared_.load(std::memory_order_acquire) == 0) return std::nullopt;
-  std::lock_guard<std::mutex> lock(mu_);
-  ExpireLocked();
+std::optional<uint64_t> SnapshotRegistry::CapLocked(
+    const std::string& multilog, const void* identity) const {
   std::optional<uint64_t> cap;
   for (const auto& [id, e] : open_) {
     if (e.view.state != SnapshotState::kPrepared) continue;
@@ -270,6 +278,42 @@ std::optional<uint64_t> SnapshotRegistry::Cap(const std::string& multilog,
     }
   }
   return cap;
+}
+
+std::optional<uint64_t> SnapshotRegistry::Cap(const std::string& multilog,
+                                              const void* identity) {
+  // Acquire pairs with the release in SetPreparedCountLocked.
+  if (prepared_.load(std::memory_order_acquire) == 0) return std::nullopt;
+  std::lock_guard<std::mutex> lock(mu_);
+  ExpireLocked();
+  return CapLocked(multilog, identity);
+}
+
+bool SnapshotRegistry::AwaitUncapped(const std::string& multilog,
+                                     const void* identity, uint64_t end,
+                                     std::chrono::nanoseconds timeout) {
+  if (prepared_.load(std::memory_order_acquire) == 0) return true;
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto give_up = clock_() + timeout;
+  for (;;) {
+    ExpireLocked();
+    const std::optional<uint64_t> cap = CapLocked(multilog, identity);
+    if (!cap || *cap >= end) return true;
+    const auto now = clock_();
+    if (now >= give_up) return false;
+    // Wake at the first lease end (expiry is evaluated, not timed), and
+    // at least every millisecond so that an injected clock is followed.
+    auto wake = give_up;
+    for (const auto& [id, e] : open_) {
+      if (e.view.state == SnapshotState::kPrepared) {
+        wake = std::min(wake, e.deadline);
+      }
+    }
+    const auto wait = std::min<std::chrono::nanoseconds>(
+        wake - now, std::chrono::milliseconds(1));
+    lifted_.wait_for(lock, std::max<std::chrono::nanoseconds>(
+                               wait, std::chrono::nanoseconds(1000)));
+  }
 }
 
 }  // namespace loupe::agent

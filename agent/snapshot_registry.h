@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -106,6 +107,9 @@ class SnapshotRegistry {
   Status Abort(const std::string& id);
   // Forgets a prepared or committed id; Ok again for a released one.
   Status Release(const std::string& id);
+  // Aborts every prepared snapshot, saying `why` to a late Commit (the
+  // agent's shutdown: appends waiting in AwaitUncapped are answered).
+  void AbortPrepared(const std::string& why);
   // Open snapshots by id, `remaining` as of now.
   std::vector<SnapshotView> List();
 
@@ -117,6 +121,15 @@ class SnapshotRegistry {
   // The smallest tail of `multilog` over the prepared snapshots, if any.
   std::optional<uint64_t> Cap(const std::string& multilog,
                               const void* identity);
+  // Waits until no prepared snapshot caps `multilog` below `end`, that is
+  // until records below `end` are visible through the API: an append is
+  // acknowledged only then, so that an acknowledged append is in every
+  // snapshot prepared after the acknowledgement anywhere (issue 14,
+  // promise 3). Woken by every commit, abort and release, and by lease
+  // expiry; false if still capped after `timeout` (on the registry's
+  // clock). With no prepared snapshot, one acquire load.
+  bool AwaitUncapped(const std::string& multilog, const void* identity,
+                     uint64_t end, std::chrono::nanoseconds timeout);
 
   size_t open() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -136,9 +149,13 @@ class SnapshotRegistry {
   void EndLocked(const std::string& id, std::string how);
   Status EndedStatus(const std::string& id, std::string_view call) const;
   void SetPreparedCountLocked();
+  std::optional<uint64_t> CapLocked(const std::string& multilog,
+                                    const void* identity) const;
 
   const Clock clock_;
   std::mutex mu_;
+  // Notified whenever the number of prepared snapshots may have dropped.
+  std::condition_variable lifted_;
   std::map<std::string, Entry> open_;  // mu_
   // (id, how it ended), oldest first, at most kRememberedEndedSnapshots.
   std::deque<std::pair<std::string, std::string>> ended_;  // mu_

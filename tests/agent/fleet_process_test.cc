@@ -186,6 +186,18 @@ uint64_t ShownTail(Stub& stub) {
   return resp.snapshot();
 }
 
+// The write tail of "flows" (Stats): records written, shown or not.
+uint64_t WrittenTail(Stub& stub) {
+  Ctx ctx;
+  v1::StatsRequest req;
+  v1::StatsResponse resp;
+  EXPECT_TRUE(stub.Stats(&ctx, req, &resp).ok());
+  for (const v1::MultilogStats& m : resp.multilogs()) {
+    if (m.name() == "flows") return m.write_tail();
+  }
+  return 0;
+}
+
 // Every record below the snapshot's tail, through Read.
 std::vector<Flow> ReadAll(Stub& stub, const std::string& snapshot_id,
                           uint64_t* tail) {
@@ -365,10 +377,17 @@ TEST(FleetProcessTest, SnapshotsDuringContinuousAppendsEqualBruteForce) {
     t.tail = prepared.tails(0).tail();
     t.settled_ns = prepared.tails(0).settled_ns();
     EXPECT_LE(t.settled_ns, prepared.agent_time_ns());
-    // Prepared: the API shows the tail while appends go on.
+    // Prepared: the API shows the tail while appends go on. They are
+    // written, and acknowledged only after the commit (the appender's one
+    // batch in flight waits for it).
     const uint64_t before = appender.batches();
-    appender.AwaitBatches(before + 10);
-    EXPECT_GT(appender.batches(), before);
+    const auto deadline = Clock::now() + 5s;
+    while (WrittenTail(*stub) <= t.tail && Clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_GT(WrittenTail(*stub), t.tail) << "appends go on while prepared";
+    std::this_thread::sleep_for(20ms);
+    EXPECT_LE(appender.batches(), before + 1) << "acknowledged while hidden";
     EXPECT_EQ(ShownTail(*stub), t.tail) << "the cap holds until commit";
     s = Commit(*stub, t.id);
     ASSERT_TRUE(s.ok()) << s.error_message();

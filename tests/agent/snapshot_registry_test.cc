@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace loupe::agent {
@@ -193,6 +195,44 @@ TEST_F(SnapshotRegistryTest, ARecreatedMultilogIsNotTheOneSeen) {
   Result<uint64_t> f = registry_.Find("s", "a", recreated.get());
   EXPECT_EQ(f.status().code(), Status::Code::kNotFound);
   EXPECT_THAT(f.status().message(), HasSubstr("dropped"));
+}
+
+// AwaitUncapped: immediate when nothing hides `end`; woken by a commit and
+// by AbortPrepared (the clock does not move here, so only a wake-up can
+// end the waits on other threads).
+TEST_F(SnapshotRegistryTest, AwaitUncappedWakesOnCommitAndAbort) {
+  EXPECT_TRUE(registry_.AwaitUncapped("a", a_.get(), 5000, seconds(0)));
+  ASSERT_TRUE(Prepare("s1", 0, {"a"}).ok());
+  EXPECT_TRUE(registry_.AwaitUncapped("a", a_.get(), 1000, seconds(0)));
+  EXPECT_TRUE(registry_.AwaitUncapped("b", b_.get(), 5000, seconds(0)));
+  EXPECT_FALSE(registry_.AwaitUncapped("a", a_.get(), 1001, seconds(0)));
+
+  std::atomic<int> woken{0};
+  std::thread waiter([&] {
+    EXPECT_TRUE(registry_.AwaitUncapped("a", a_.get(), 1001, seconds(60)));
+    woken.fetch_add(1);
+  });
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(woken.load(), 0);
+  ASSERT_TRUE(registry_.Commit("s1", 0).ok());
+  waiter.join();
+  EXPECT_EQ(woken.load(), 1);
+
+  ASSERT_TRUE(Prepare("s2", 0, {"a"}).ok());
+  std::thread second([&] {
+    EXPECT_TRUE(registry_.AwaitUncapped("a", a_.get(), 1001, seconds(60)));
+    woken.fetch_add(1);
+  });
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(woken.load(), 1);
+  registry_.AbortPrepared("it was aborted when the agent shut down");
+  second.join();
+  EXPECT_EQ(woken.load(), 2);
+  Result<SnapshotView> late = registry_.Commit("s2", 0);
+  EXPECT_EQ(late.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_THAT(late.status().message(), HasSubstr("agent shut down"));
+  // Committed snapshots are not aborted.
+  EXPECT_TRUE(registry_.Find("s1", "a", a_.get()).ok());
 }
 
 }  // namespace

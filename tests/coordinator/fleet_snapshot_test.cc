@@ -123,14 +123,9 @@ TEST(FleetSnapshotTest, CommitsEveryHostAtTailsThatAnswerThere) {
 }
 
 // x_i is appended to A and acknowledged before y_i goes to B: no snapshot
-// may hold y_i without x_i. DISABLED: it fails about one run in four. An
-// agent acknowledges an append once it is below the read tail, not once
-// the API shows it, so x_i acknowledged by A after A's prepare and y_i
-// appended to B before B's prepare are cut apart. The fix (acknowledge only
-// below a prepared snapshot's cap) delays RPC appends while a snapshot is
-// prepared, which snapshot_test's single-threaded cases do not allow for;
-// it is left to the coordinator's snapshot work (issue 14).
-TEST(FleetSnapshotTest, DISABLED_ACausallyOrderedPairIsNeverCutInTheMiddle) {
+// may hold y_i without x_i (promise 3). It holds because an agent
+// acknowledges an append only once no prepared snapshot hides it.
+TEST(FleetSnapshotTest, ACausallyOrderedPairIsNeverCutInTheMiddle) {
   Fleet fleet(2);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> pairs{0};
