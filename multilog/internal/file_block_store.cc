@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "multilog/atomic_file.h"
 #include "multilog/crc32c.h"
 #include "multilog/internal/prefault.h"
 #include "multilog/storage_format.h"
@@ -38,16 +39,6 @@ Status WriteAll(int fd, const void* data, size_t n, const std::string& path) {
     p += w;
     n -= static_cast<size_t>(w);
   }
-  return Status::Ok();
-}
-
-Status SyncDirectory(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("cannot open directory " + dir, errno);
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  if (rc != 0) return Status::FromErrno("cannot sync directory " + dir, err);
   return Status::Ok();
 }
 
@@ -127,20 +118,10 @@ Result<std::unique_ptr<FileBlockStore>> FileBlockStore::Create(
   char crc_line[32];
   std::snprintf(crc_line, sizeof(crc_line), "crc32c %08" PRIx32 "\n",
                 Crc32c(body.data(), body.size()));
-  const std::string tmp = Join(directory, fmt::kManifestTmpName);
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("cannot create '" + tmp + "'", errno);
-  s = WriteAll(fd, body.data(), body.size(), tmp);
-  if (s.ok()) s = WriteAll(fd, crc_line, std::strlen(crc_line), tmp);
-  if (s.ok() && fsync(fd) != 0)
-    s = Status::FromErrno("cannot sync " + tmp, errno);
-  close(fd);
-  if (!s.ok()) return s;
-  const std::string manifest = Join(directory, fmt::kManifestName);
-  if (rename(tmp.c_str(), manifest.c_str()) != 0) {
-    return Status::FromErrno("cannot rename " + tmp, errno);
-  }
-  LOUPE_RETURN_IF_ERROR(SyncDirectory(directory));
+  // MANIFEST.tmp, then renamed: a crash leaves no half a MANIFEST.
+  static_assert(fmt::kManifestTmpName == "MANIFEST.tmp");
+  LOUPE_RETURN_IF_ERROR(
+      ReplaceFile(Join(directory, fmt::kManifestName), body + crc_line, 0644));
   return store;
 }
 
