@@ -1,6 +1,11 @@
 #include "coordinator/coordinator.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "agent/log.h"
 #include "agent/rpc_server.h"
@@ -31,6 +36,28 @@ Coordinator::Coordinator(const CoordinatorConfig& config)
 Coordinator::~Coordinator() { Stop(); }
 
 Status Coordinator::StartParts() {
+  // 0. The state directory: what a previous run left is read before
+  // anything is served.
+  if (::mkdir(config_.state_directory.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::Unavailable(
+        Status::FromErrno(
+            "cannot create the state directory " + config_.state_directory,
+            errno)
+            .message() +
+        " (create its parent, or set [coordinator] state_directory)");
+  }
+  SnapshotStoreOptions store;
+  store.coordinator_name = config_.name;
+  store.directory = config_.state_directory + "/snapshots";
+  JournalRecovery recovery;
+  Result<std::unique_ptr<SnapshotStore>> opened =
+      SnapshotStore::Open(store, &recovery);
+  if (!opened.ok()) return opened.status();
+  snapshots_ = std::move(*opened);
+  for (const std::string& u : recovery.unreadable) {
+    Log(LogLevel::kWarn, "state directory: left alone: " + u);
+  }
+
   // 1. The service first, so that a taken port fails before any agent is
   // polled.
   PoolOptions options;
@@ -38,7 +65,22 @@ Status Coordinator::StartParts() {
   options.timeout = config_.health_timeout;
   options.down_after = config_.down_after;
   pool_ = std::make_unique<AgentPool>(config_.agents, options);
-  service_ = std::make_unique<CoordinatorService>(pool_.get(), config_.name);
+  service_ = std::make_unique<CoordinatorService>(pool_.get(), snapshots_.get(),
+                                                  config_.name);
+  // Snapshots a previous run had not finished, or that expired while it
+  // was down: released on their hosts (a prepared cap lifts by itself at
+  // lease end anyway).
+  for (const v1::FleetSnapshot& s : recovery.to_release) {
+    const std::vector<std::string> failed = service_->ReleaseOnHosts(s);
+    Log(LogLevel::kInfo,
+        "released snapshot " + s.id() + " left " +
+            (s.committed() ? "expired" : "unfinished") + " by a previous run" +
+            (failed.empty() ? "" : " (not on: " + failed.front() + ")"));
+  }
+  if (recovery.kept > 0) {
+    Log(LogLevel::kInfo, std::to_string(recovery.kept) +
+                             " committed snapshots kept from a previous run");
+  }
   std::string error;
   server_ =
       agent::StartServer(config_.listen, service_.get(), &error, &grpc_port_);
@@ -80,6 +122,7 @@ void Coordinator::Stop() {
   metrics_.reset();
   service_.reset();
   pool_.reset();
+  snapshots_.reset();
 }
 
 std::string Coordinator::Summary() const {
@@ -109,6 +152,9 @@ std::string Coordinator::RenderMetricsText() const {
   in.name = config_.name;
   in.uptime = std::chrono::steady_clock::now() - started_;
   in.agents = pool_->Snapshot();
+  in.snapshots_open = snapshots_->open();
+  in.snapshots_committed = snapshots_->created();
+  in.snapshots_aborted = snapshots_->aborted();
   return RenderCoordinatorMetrics(in);
 }
 

@@ -1,7 +1,8 @@
 // Coordinator: the running loupe-coordinator -- its AgentPool (a channel
 // per agent and the health poller), the gRPC service loupe.v1.Coordinator
 // with the standard health service and reflection (agent/rpc_server.h),
-// and /metrics (agent/metrics_server.h, coordinator/metrics.h).
+// and /metrics (agent/metrics_server.h, coordinator/metrics.h); its state
+// directory (created 0750; snapshots/ holds the SnapshotStore's journal).
 //
 // Start and Stop on one thread (main's); the parts run on their own
 // threads. Stop is bounded: the gRPC server gets 2 s to finish calls, the
@@ -19,6 +20,7 @@
 #include "coordinator/agent_pool.h"
 #include "coordinator/config.h"
 #include "coordinator/service.h"
+#include "coordinator/snapshot_store.h"
 #include "multilog/status.h"
 
 namespace loupe::coordinator {
@@ -47,6 +49,7 @@ class Coordinator {
   const CoordinatorConfig config_;
   const std::chrono::steady_clock::time_point started_;
   std::unique_ptr<AgentPool> pool_;
+  std::unique_ptr<SnapshotStore> snapshots_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<agent::MetricsServer> metrics_;

@@ -62,6 +62,15 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
   per_agent("loupe_coordinator_agent_checks_total", "Health checks completed.",
             MetricType::kCounter,
             [](const AgentStatus& a) { return a.checks; });
+
+  w.Family("loupe_coordinator_snapshots_open",
+           "Distributed snapshots committed and not yet released or expired.",
+           MetricType::kGauge);
+  w.Sample({}, in.snapshots_open);
+  w.Family("loupe_coordinator_snapshots_total",
+           "Distributed snapshots taken, by outcome.", MetricType::kCounter);
+  w.Sample({{"outcome", "committed"}}, in.snapshots_committed);
+  w.Sample({{"outcome", "aborted"}}, in.snapshots_aborted);
   return w.Take();
 }
 

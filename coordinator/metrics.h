@@ -11,6 +11,8 @@
 //   loupe_coordinator_agent_last_seen_seconds{agent}    gauge, since epoch
 //   loupe_coordinator_agent_restarts_total{agent}       counter
 //   loupe_coordinator_agent_checks_total{agent}         counter
+//   loupe_coordinator_snapshots_open                    gauge
+//   loupe_coordinator_snapshots_total{outcome}          counter
 //
 // A pure function of its input; thread-safe.
 #ifndef LOUPE_COORDINATOR_METRICS_H_
@@ -29,6 +31,9 @@ struct CoordinatorMetricsInput {
   std::string name;
   std::chrono::nanoseconds uptime{0};
   std::vector<AgentStatus> agents;
+  uint64_t snapshots_open = 0;
+  uint64_t snapshots_committed = 0;
+  uint64_t snapshots_aborted = 0;
 };
 
 std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in);

@@ -15,8 +15,11 @@
 
 namespace loupe::coordinator {
 
-CoordinatorService::CoordinatorService(const AgentPool* pool, std::string name)
+CoordinatorService::CoordinatorService(const AgentPool* pool,
+                                       SnapshotStore* snapshots,
+                                       std::string name)
     : pool_(pool),
+      snapshots_(snapshots),
       name_(std::move(name)),
       started_(std::chrono::steady_clock::now()),
       start_time_ns_(NowNs()) {}
@@ -40,10 +43,7 @@ grpc::Status CoordinatorService::Health(grpc::ServerContext*,
 grpc::Status CoordinatorService::ListAgents(
     grpc::ServerContext*, const v1::ListAgentsRequest* request,
     v1::ListAgentsResponse* response) {
-  if (shutting_down_.load(std::memory_order_acquire)) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "the coordinator is shutting down");
-  }
+  if (shutting_down_.load(std::memory_order_acquire)) return Unavailable();
   std::vector<AgentStatus> all = pool_->Snapshot();
   response->set_configured(static_cast<uint32_t>(all.size()));
   Result<std::vector<AgentStatus>> selected =
@@ -60,6 +60,79 @@ grpc::Status CoordinatorService::ListAgents(
   response->set_up(up);
   response->set_down(down);
   response->set_unknown(unknown);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Unavailable() const {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "the coordinator is shutting down");
+}
+
+std::vector<FleetAgent> CoordinatorService::AgentsNamed(
+    const std::vector<std::string>& names) const {
+  const std::set<std::string> wanted(names.begin(), names.end());
+  std::vector<FleetAgent> out;
+  const std::vector<AgentStatus> all = pool_->Snapshot();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (wanted.contains(all[i].entry.name)) {
+      out.push_back(FleetAgent{all[i].entry.name, pool_->stub(i)});
+    }
+  }
+  return out;
+}
+
+grpc::Status CoordinatorService::Select(const std::string& selector,
+                                        bool allow_partial,
+                                        const v1::FleetSnapshot* snapshot,
+                                        Targets* out) const {
+  const std::vector<AgentStatus> all = pool_->Snapshot();
+  Result<std::vector<AgentStatus>> selected = SelectAgents(all, selector);
+  if (!selected.ok()) return agent::ToGrpcStatus(selected.status());
+  std::set<std::string> picked;
+  for (const AgentStatus& a : *selected) picked.insert(a.entry.name);
+  std::set<std::string> held;  // the snapshot's committed hosts
+  if (snapshot != nullptr) {
+    for (const v1::FleetSnapshotHost& h : snapshot->hosts()) {
+      if (h.state() == v1::FLEET_HOST_STATE_COMMITTED) held.insert(h.agent());
+    }
+  }
+  for (size_t i = 0; i < all.size(); ++i) {
+    const AgentStatus& a = all[i];
+    if (!picked.contains(a.entry.name)) continue;
+    std::string why;
+    grpc::StatusCode code = grpc::StatusCode::OK;
+    if (snapshot != nullptr && !held.contains(a.entry.name)) {
+      // An empty selector means the snapshot's hosts, not every agent.
+      if (selector.empty()) continue;
+      why = "not in snapshot " + Quoted(snapshot->id());
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+    } else if (a.state == AgentState::kDown) {
+      why = "DOWN since " +
+            FormatRfc3339Utc(static_cast<int64_t>(a.state_since_ns), 3) + " (" +
+            a.error + ")";
+      code = grpc::StatusCode::UNAVAILABLE;
+    }
+    if (code == grpc::StatusCode::OK) {
+      out->agents.push_back(FleetAgent{a.entry.name, pool_->stub(i)});
+      continue;
+    }
+    if (!allow_partial) {
+      return grpc::Status(code, "agent " + Quoted(a.entry.name) + " is " + why +
+                                    "; nothing was asked (allow_partial "
+                                    "leaves such agents out)");
+    }
+    out->excluded.push_back(a.entry.name + ": " + why);
+  }
+  if (out->agents.empty()) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "no agent to ask: the selector " + Quoted(selector) + " picks " +
+            std::to_string(picked.size()) + " of " +
+            std::to_string(all.size()) + " agents" +
+            (out->excluded.empty() ? std::string()
+                                   : ", and every one is left out (" +
+                                         out->excluded.front() + ")"));
+  }
   return grpc::Status::OK;
 }
 

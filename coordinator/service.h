@@ -1,10 +1,15 @@
 // CoordinatorService: the gRPC service loupe.v1.Coordinator
-// (coordinator/proto/coordinator.proto) over an AgentPool -- Health, and
-// ListAgents with a host selector (coordinator/host_selector.h).
+// (coordinator/proto/coordinator.proto) over an AgentPool -- Health,
+// ListAgents with a host selector (coordinator/host_selector.h), the
+// distributed atomic snapshots of a SnapshotStore (service_snapshots.cc),
+// and network-wide queries merged from the selected agents' answers
+// (service_queries.cc).
 //
 // Threads: gRPC calls the methods on its own threads, concurrently; they
-// read the pool's Snapshot() and the service's atomics only. The pool must
-// outlive the service, and the service the server it is registered with.
+// read the pool's Snapshot(), the thread-safe store and the service's
+// atomics only, and call agents through the pool's stubs. The pool and
+// the store must outlive the service, and the service the server it is
+// registered with.
 #ifndef LOUPE_COORDINATOR_SERVICE_H_
 #define LOUPE_COORDINATOR_SERVICE_H_
 
@@ -14,18 +19,27 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "coordinator/agent_pool.h"
+#include "coordinator/fleet/fleet_snapshot.h"
 #include "coordinator/host_selector.h"
 #include "coordinator/proto/coordinator.grpc.pb.h"
+#include "coordinator/snapshot_store.h"
 #include "multilog/status.h"
 
 namespace loupe::coordinator {
 
+inline constexpr std::chrono::milliseconds kReleaseTimeout{1000};
+// A network-wide query's deadline per round: FleetQuery.timeout_ms.
+inline constexpr uint32_t kDefaultQueryTimeoutMs = 5000;
+inline constexpr uint32_t kMaxQueryTimeoutMs = 60'000;
+
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
   // `name` is the coordinator's, answered as Health's host.
-  CoordinatorService(const AgentPool* pool, std::string name);
+  CoordinatorService(const AgentPool* pool, SnapshotStore* snapshots,
+                     std::string name);
 
   // Health turns NOT_SERVING and ListAgents UNAVAILABLE.
   void Shutdown() { shutting_down_.store(true, std::memory_order_release); }
@@ -37,8 +51,57 @@ class CoordinatorService final : public v1::Coordinator::Service {
                           const v1::ListAgentsRequest* request,
                           v1::ListAgentsResponse* response) override;
 
+  // Snapshots (service_snapshots.cc).
+  grpc::Status CreateSnapshot(grpc::ServerContext* context,
+                              const v1::CreateSnapshotRequest* request,
+                              v1::CreateSnapshotResponse* response) override;
+  grpc::Status GetSnapshot(grpc::ServerContext* context,
+                           const v1::GetSnapshotRequest* request,
+                           v1::GetSnapshotResponse* response) override;
+  grpc::Status ListSnapshots(grpc::ServerContext* context,
+                             const v1::ListFleetSnapshotsRequest* request,
+                             v1::ListFleetSnapshotsResponse* response) override;
+  grpc::Status ReleaseSnapshot(
+      grpc::ServerContext* context,
+      const v1::ReleaseFleetSnapshotRequest* request,
+      v1::ReleaseFleetSnapshotResponse* response) override;
+
+  // Network-wide queries (service_queries.cc).
+  grpc::Status GetAggregate(grpc::ServerContext* context,
+                            const v1::FleetAggregateRequest* request,
+                            v1::FleetAggregateResponse* response) override;
+  grpc::Status GetTopK(grpc::ServerContext* context,
+                       const v1::FleetTopKRequest* request,
+                       v1::FleetTopKResponse* response) override;
+
+  // Releases `snapshot` on its hosts (all but the excluded: an unfinished
+  // one's hosts may hold it prepared), each within kReleaseTimeout; the
+  // failures, "name: CODE: message". Also used at start for what a
+  // previous run left unfinished.
+  std::vector<std::string> ReleaseOnHosts(
+      const v1::FleetSnapshot& snapshot) const;
+
+  // The agents named, with their stubs, in configuration order; names not
+  // configured are skipped.
+  std::vector<FleetAgent> AgentsNamed(
+      const std::vector<std::string>& names) const;
+
  private:
+  // Where a fleet call goes: the agents to call and the selected ones
+  // left out ("name: why"), at most a snapshot's committed hosts.
+  struct Targets {
+    std::vector<FleetAgent> agents;
+    std::vector<std::string> excluded;
+  };
+  // INVALID_ARGUMENT for a bad selector; UNAVAILABLE for a DOWN agent and
+  // FAILED_PRECONDITION for one the snapshot does not hold, unless
+  // allow_partial, which leaves them out.
+  grpc::Status Select(const std::string& selector, bool allow_partial,
+                      const v1::FleetSnapshot* snapshot, Targets* out) const;
+  grpc::Status Unavailable() const;
+
   const AgentPool* pool_;
+  SnapshotStore* const snapshots_;
   const std::string name_;
   const std::chrono::steady_clock::time_point started_;
   const uint64_t start_time_ns_;
