@@ -17,7 +17,6 @@
 namespace loupe::ctl {
 namespace {
 
-constexpr uint64_t kNsPerMs = 1'000'000;
 
 std::string Count(uint64_t n) { return std::to_string(n); }
 

@@ -13,7 +13,6 @@
 namespace loupe::ctl {
 namespace {
 
-constexpr uint64_t kNsPerMs = 1'000'000;
 
 // One kind's rows of the table.
 struct KindCommand {

@@ -21,6 +21,7 @@
 #include "coordinator/loupectl/agents_command.h"
 #include "coordinator/loupectl/breakdown_command.h"
 #include "coordinator/loupectl/control_command.h"
+#include "coordinator/loupectl/fleet_command.h"
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/loupectl_commands.h"
 #include "coordinator/loupectl/program_command.h"
@@ -207,6 +208,105 @@ void AddSnapshotCommands(Cli& cli, CLI::App* parent) {
        SnapshotList);
 }
 
+// The `fleet` group (fleet_command.h): network-wide, over --coordinator.
+void AddFleetCommands(Cli& cli, CLI::App* parent) {
+  CommandArgs& a = cli.args;
+  CLI::App* fleet = Group(
+      parent, "fleet",
+      "Across agents, through the coordinator (--coordinator): distributed "
+      "atomic snapshots and merged answers");
+  auto selector = [&a](CLI::App* leaf) {
+    leaf->add_option("--selector,--hosts", a.selector,
+                     "Only the agents this host selector picks (default: "
+                     "all, or the snapshot's)")
+        ->type_name("SELECTOR");
+    leaf->add_flag("--allow-partial", a.allow_partial,
+                   "Leave out agents that are down or fail, and say so, "
+                   "instead of failing");
+  };
+  CLI::App* snapshot =
+      Group(fleet, "snapshot",
+            "Distributed atomic snapshots: one cut of every selected agent");
+  CLI::App* create = Leaf(
+      cli, snapshot, "create",
+      "Prepare on every selected agent at once, then commit all (or abort "
+      "all)",
+      FleetSnapshotCreate,
+      "Every agent must answer its prepare within 3/4 of --lease; if one "
+      "does not, the snapshot is aborted everywhere (exit 1), unless "
+      "--allow-partial commits the others and lists it. Anything appended "
+      "through an agent's API and acknowledged before another append is "
+      "cut consistently. Without ID one is made; ids are <coordinator>:ID.");
+  create->add_option("id", a.name, "The snapshot's id (default: made up)")
+      ->type_name("ID");
+  selector(create);
+  create
+      ->add_option("--multilogs", a.snapshot_multilogs,
+                   "Only these multilogs (default: every one)")
+      ->type_name("NAME")
+      ->delimiter(',');
+  create
+      ->add_option("--lease", a.snapshot_lease,
+                   "Every agent's prepare must be committed within this "
+                   "(10ms to 10s)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  create->add_option("--keep", a.snapshot_keep, "Keep it this long (to 1 day)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  Leaf(cli, snapshot, "list", "Open snapshots: hosts, settled time, expiry",
+       FleetSnapshotList);
+  AddNameArgument(Leaf(cli, snapshot, "get",
+                       "One snapshot: each host's tails, clock offset, RTT",
+                       FleetSnapshotGet),
+                  a.name, "The snapshot's id");
+  AddNameArgument(
+      Leaf(cli, snapshot, "release", "Forget a snapshot here and on its agents",
+           FleetSnapshotRelease),
+      a.name, "The snapshot's id");
+
+  auto window = [&a](CLI::App* leaf) {
+    leaf->add_option("--from", a.from, "Start of the window, inclusive")
+        ->type_name("TIME");
+    leaf->add_option("--to", a.to, "End of the window, exclusive")
+        ->type_name("TIME");
+    leaf->add_option("--snapshot-id", a.snapshot_id,
+                     "Answer at this fleet snapshot (fleet snapshot create)")
+        ->type_name("ID");
+  };
+  CLI::App* aggregate = Leaf(
+      cli, fleet, "aggregate",
+      "An aggregate merged over the selected agents, with each host's value",
+      FleetAggregate,
+      "COUNT and SUM add, MIN and MAX are over the hosts with records, "
+      "quantiles are merged from the hosts' histogram bins (the error bound "
+      "of one host).");
+  AddNameArgument(aggregate, a.name, "The aggregate's name");
+  window(aggregate);
+  selector(aggregate);
+  CLI::App* topk = Leaf(
+      cli, fleet, "topk",
+      "The exact top k keys over the selected agents (three rounds, TPUT)",
+      FleetTopK,
+      "Without --snapshot-id the coordinator takes a snapshot for the query "
+      "and releases it after, so that every round sees the same records.");
+  window(topk);
+  selector(topk);
+  topk->add_option("--by", a.by, "Key columns, 1 to 4, comma-separated")
+      ->type_name("COLUMNS")
+      ->required();
+  topk->add_option("--filter", a.filter,
+                   "Only records a filter (by name) or an expression passes")
+      ->type_name("FILTER");
+  topk->add_option("--sum", a.sum,
+                   "Rank by the sum of this numeric column (default: count "
+                   "records)")
+      ->type_name("COLUMN");
+  topk->add_option("-k", a.k, "Keys to show, 1 to 10000")
+      ->type_name("N")
+      ->capture_default_str();
+}
+
 void AddWindowOptions(CLI::App* app, CommandArgs& a) {
   app->add_option("--from", a.from,
                   "Start of the window, inclusive (default: the oldest "
@@ -269,7 +369,7 @@ void BuildCli(Cli& cli) {
       ->envname("LOUPE_AGENT")
       ->capture_default_str();
   app.add_option("--coordinator", a.coordinator,
-                 "The coordinator's gRPC address (for the agents command)")
+                 "The coordinator's gRPC address (for agents and fleet)")
       ->type_name("HOST:PORT")
       ->envname("LOUPE_COORDINATOR")
       ->capture_default_str();
@@ -606,7 +706,9 @@ void BuildCli(Cli& cli) {
       ->add_option("name", p.name, "Only this one")
       ->type_name("NAME");
 
-  // The coordinator (issue 14): coordinator/loupectl/agents_command.h.
+  // The coordinator (issue 14): coordinator/loupectl/agents_command.h and
+  // fleet_command.h.
+  AddFleetCommands(cli, &app);
   Leaf(cli, &app, "agents",
        "The coordinator's agents: state (UP, DOWN, UNKNOWN), last seen, "
        "misses, RTT, labels",

@@ -36,7 +36,6 @@
 namespace loupe::ctl {
 namespace {
 
-constexpr uint64_t kNsPerMs = 1'000'000;
 // Records per AppendBatch when the agent allows more: about 4 MiB.
 constexpr size_t kAppendBatchBytes = 4 << 20;
 

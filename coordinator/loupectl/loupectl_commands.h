@@ -123,6 +123,7 @@ struct CommandArgs {
 
   // agents (agents_command.h).
   std::string selector;
+  bool allow_partial = false;  // fleet commands
 };
 
 // What every command gets: its name for messages, the parsed arguments,

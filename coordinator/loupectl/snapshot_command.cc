@@ -9,9 +9,6 @@
 namespace loupe::ctl {
 namespace {
 
-constexpr uint64_t kNsPerMs = 1'000'000;
-constexpr uint64_t kNsPerS = 1'000'000'000;
-
 std::string TailsTable(
     const google::protobuf::RepeatedPtrField<v1::SnapshotTail>& tails) {
   Table table({"MULTILOG", "TAIL", "HEAD", "SETTLED NS"});
@@ -38,7 +35,8 @@ const char* StateText(v1::SnapshotState state) {
   }
 }
 
-// --lease / --keep as a whole number of `unit_ns`, or a usage error.
+}  // namespace
+
 Result<uint32_t> WholeUnits(const std::string& option, const std::string& text,
                             uint64_t unit_ns) {
   Result<uint64_t> ns = ParseDurationNs(text);
@@ -51,8 +49,6 @@ Result<uint32_t> WholeUnits(const std::string& option, const std::string& text,
   }
   return static_cast<uint32_t>(*ns / unit_ns);
 }
-
-}  // namespace
 
 int SnapshotPrepare(Session& s) {
   const CommandArgs& a = s.args();

@@ -22,6 +22,11 @@ int SnapshotAbort(Session& s);
 int SnapshotRelease(Session& s);
 int SnapshotList(Session& s);
 
+// --lease / --keep as a whole number of `unit_ns` (kNsPerMs, kNsPerS), or
+// kInvalidArgument naming `option`.
+Result<uint32_t> WholeUnits(const std::string& option, const std::string& text,
+                            uint64_t unit_ns);
+
 // The tail of `multilog` in the open snapshot `id` (ListSnapshots), for
 // `read` without --offset.
 Result<uint64_t> SnapshotTailOf(Session& s, const std::string& id,

@@ -17,6 +17,9 @@
 
 namespace loupe::ctl {
 
+inline constexpr uint64_t kNsPerMs = 1'000'000;
+inline constexpr uint64_t kNsPerS = 1'000'000'000;
+
 // multilog/units.h's ParseDuration, in nanoseconds.
 Result<uint64_t> ParseDurationNs(std::string_view text);
 // multilog/units.h's FormatDuration of `ns` nanoseconds ("1.5s", "2m5s").
