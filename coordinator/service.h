@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,12 @@ class CoordinatorService final : public v1::Coordinator::Service {
   grpc::Status GetTopK(grpc::ServerContext* context,
                        const v1::FleetTopKRequest* request,
                        v1::FleetTopKResponse* response) override;
+  grpc::Status GetGroupBy(grpc::ServerContext* context,
+                          const v1::FleetGroupByRequest* request,
+                          v1::FleetGroupByResponse* response) override;
+  grpc::Status Stats(grpc::ServerContext* context,
+                     const v1::FleetStatsRequest* request,
+                     v1::FleetStatsResponse* response) override;
 
   // Releases `snapshot` on its hosts (all but the excluded: an unfinished
   // one's hosts may hold it prepared), each within kReleaseTimeout; the
@@ -98,6 +105,10 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // allow_partial, which leaves them out.
   grpc::Status Select(const std::string& selector, bool allow_partial,
                       const v1::FleetSnapshot* snapshot, Targets* out) const;
+  // A query's fleet snapshot (NOT_FOUND if unknown) and its targets.
+  grpc::Status Resolve(const v1::FleetQuery& q,
+                       std::optional<v1::FleetSnapshot>* snapshot,
+                       Targets* targets) const;
   grpc::Status Unavailable() const;
 
   const AgentPool* pool_;

@@ -11,6 +11,8 @@
 #include "coordinator/fleet/distributed_topk.h"
 #include "coordinator/fleet/fan_out.h"
 #include "coordinator/fleet/merge_aggregate.h"
+#include "coordinator/fleet/merge_group_by.h"
+#include "coordinator/fleet/sum_stats.h"
 #include "coordinator/service.h"
 #include "multilog/ascii.h"
 
@@ -45,6 +47,42 @@ std::string Describe(const grpc::Status& s) {
   return std::string(GrpcCodeName(s.error_code())) + ": " + s.error_message();
 }
 
+// Sends one request to every target at once; each reply that failed fails
+// the call (naming the agent) unless allow_partial, which adds it to
+// `excluded` and clears its slot in `ok`.
+template <typename Response, typename Start>
+grpc::Status AskAll(const std::vector<FleetAgent>& agents,
+                    const v1::FleetQuery& q, Start start,
+                    std::vector<Reply<Response>>* replies,
+                    std::vector<bool>* ok, std::vector<std::string>* excluded) {
+  *replies = FanOut<Response>(
+      agents.size(), std::chrono::system_clock::now() + TimeoutOf(q),
+      [&](size_t i, grpc::ClientContext* ctx, Response* out,
+          std::function<void(grpc::Status)> done) {
+        start(agents[i].stub->async(), ctx, out, std::move(done));
+      });
+  ok->assign(agents.size(), true);
+  size_t answered = 0;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const grpc::Status& s = (*replies)[i].status;
+    if (s.ok()) {
+      ++answered;
+      continue;
+    }
+    if (!q.allow_partial()) {
+      return grpc::Status(s.error_code(), "agent " + Quoted(agents[i].name) +
+                                              ": " + s.error_message());
+    }
+    (*ok)[i] = false;
+    excluded->push_back(agents[i].name + ": " + Describe(s));
+  }
+  if (answered == 0) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "no selected agent answered: " + excluded->front());
+  }
+  return grpc::Status::OK;
+}
+
 int64_t OffsetOf(const v1::FleetSnapshot* snapshot, const std::string& agent) {
   if (snapshot == nullptr) return 0;
   for (const v1::FleetSnapshotHost& h : snapshot->hosts()) {
@@ -55,6 +93,18 @@ int64_t OffsetOf(const v1::FleetSnapshot* snapshot, const std::string& agent) {
 
 }  // namespace
 
+grpc::Status CoordinatorService::Resolve(
+    const v1::FleetQuery& q, std::optional<v1::FleetSnapshot>* snapshot,
+    Targets* targets) const {
+  if (!q.snapshot_id().empty()) {
+    Result<v1::FleetSnapshot> found = snapshots_->Get(q.snapshot_id());
+    if (!found.ok()) return agent::ToGrpcStatus(found.status());
+    *snapshot = std::move(*found);
+  }
+  return Select(q.selector(), q.allow_partial(),
+                snapshot->has_value() ? &**snapshot : nullptr, targets);
+}
+
 grpc::Status CoordinatorService::GetAggregate(
     grpc::ServerContext*, const v1::FleetAggregateRequest* request,
     v1::FleetAggregateResponse* response) {
@@ -64,49 +114,35 @@ grpc::Status CoordinatorService::GetAggregate(
                               request->request().snapshot_id());
   if (!s.ok()) return s;
   std::optional<v1::FleetSnapshot> snapshot;
-  if (!q.snapshot_id().empty()) {
-    Result<v1::FleetSnapshot> found = snapshots_->Get(q.snapshot_id());
-    if (!found.ok()) return agent::ToGrpcStatus(found.status());
-    snapshot = std::move(*found);
-  }
-  const v1::FleetSnapshot* at = snapshot ? &*snapshot : nullptr;
   Targets targets;
-  s = Select(q.selector(), q.allow_partial(), at, &targets);
+  s = Resolve(q, &snapshot, &targets);
   if (!s.ok()) return s;
+  const v1::FleetSnapshot* at = snapshot ? &*snapshot : nullptr;
 
   v1::GetAggregateRequest one = request->request();
   one.set_with_bins(true);  // quantiles merge from bins
   if (at != nullptr) one.set_snapshot_id(at->id());
-  const auto replies = FanOut<v1::GetAggregateResponse>(
-      targets.agents.size(), std::chrono::system_clock::now() + TimeoutOf(q),
-      [&](size_t i, grpc::ClientContext* ctx, v1::GetAggregateResponse* out,
-          std::function<void(grpc::Status)> done) {
-        targets.agents[i].stub->async()->GetAggregate(ctx, &one, out,
-                                                      std::move(done));
-      });
+  std::vector<Reply<v1::GetAggregateResponse>> replies;
+  std::vector<bool> ok;
+  s = AskAll<v1::GetAggregateResponse>(
+      targets.agents, q,
+      [&](auto* async, grpc::ClientContext* ctx, auto* out, auto done) {
+        async->GetAggregate(ctx, &one, out, std::move(done));
+      },
+      &replies, &ok, &targets.excluded);
+  if (!s.ok()) return s;
   std::vector<const v1::GetAggregateResponse*> parts;
   for (size_t i = 0; i < replies.size(); ++i) {
     const std::string& name = targets.agents[i].name;
     v1::FleetHostAnswer* host = response->add_hosts();
     host->set_agent(name);
     host->set_clock_offset_ns(OffsetOf(at, name));
-    if (!replies[i].status.ok()) {
+    if (!ok[i]) {
       host->set_error(Describe(replies[i].status));
-      if (!q.allow_partial()) {
-        return grpc::Status(
-            replies[i].status.error_code(),
-            "agent " + Quoted(name) + ": " + replies[i].status.error_message());
-      }
-      targets.excluded.push_back(name + ": " + host->error());
       continue;
     }
     *host->mutable_aggregate() = replies[i].response;
     parts.push_back(&replies[i].response);
-  }
-  if (parts.empty()) {
-    return grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        "no selected agent answered: " + targets.excluded.front());
   }
   Status merged = MergeAggregates(parts, response->mutable_merged());
   if (!merged.ok()) return agent::ToGrpcStatus(merged);
@@ -124,6 +160,112 @@ grpc::Status CoordinatorService::GetAggregate(
     response->set_snapshot_id(at->id());
     response->set_settled_ns(at->settled_ns());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::GetGroupBy(
+    grpc::ServerContext*, const v1::FleetGroupByRequest* request,
+    v1::FleetGroupByResponse* response) {
+  if (shutting_down_.load(std::memory_order_acquire)) return Unavailable();
+  const v1::FleetQuery& q = request->fleet();
+  grpc::Status s = CheckQuery(q, request->request().snapshot(),
+                              request->request().snapshot_id());
+  if (!s.ok()) return s;
+  const uint32_t limit =
+      request->request().limit() == 0 ? 10'000 : request->request().limit();
+  if (limit > 100'000) {
+    return Invalid("request.limit " + std::to_string(limit) +
+                   " is over the limit of 100000 rows");
+  }
+  std::optional<v1::FleetSnapshot> snapshot;
+  Targets targets;
+  s = Resolve(q, &snapshot, &targets);
+  if (!s.ok()) return s;
+  const v1::FleetSnapshot* at = snapshot ? &*snapshot : nullptr;
+
+  // Each host answers every group it has (up to the agents' limit), so
+  // that the merged rows are complete before the merged limit.
+  v1::GetGroupByRequest one = request->request();
+  one.set_limit(100'000);
+  if (at != nullptr) one.set_snapshot_id(at->id());
+  std::vector<Reply<v1::GetGroupByResponse>> replies;
+  std::vector<bool> ok;
+  s = AskAll<v1::GetGroupByResponse>(
+      targets.agents, q,
+      [&](auto* async, grpc::ClientContext* ctx, auto* out, auto done) {
+        async->GetGroupBy(ctx, &one, out, std::move(done));
+      },
+      &replies, &ok, &targets.excluded);
+  if (!s.ok()) return s;
+  std::vector<const v1::GetGroupByResponse*> parts;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const std::string& name = targets.agents[i].name;
+    v1::FleetGroupByHost* host = response->add_hosts();
+    host->set_agent(name);
+    host->set_clock_offset_ns(OffsetOf(at, name));
+    if (!ok[i]) {
+      host->set_error(Describe(replies[i].status));
+      continue;
+    }
+    const v1::GetGroupByResponse& r = replies[i].response;
+    host->set_groups(r.groups());
+    host->set_records(r.records());
+    host->set_truncated(r.truncated());
+    parts.push_back(&r);
+  }
+  Status merged = MergeGroupBy(parts, limit, response->mutable_merged());
+  if (!merged.ok()) return agent::ToGrpcStatus(merged);
+  for (const std::string& e : targets.excluded) response->add_excluded(e);
+  response->set_partial(response->merged().partial() ||
+                        !targets.excluded.empty() ||
+                        (at != nullptr && at->partial()));
+  if (at != nullptr) {
+    response->set_snapshot_id(at->id());
+    response->set_settled_ns(at->settled_ns());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Stats(grpc::ServerContext*,
+                                       const v1::FleetStatsRequest* request,
+                                       v1::FleetStatsResponse* response) {
+  if (shutting_down_.load(std::memory_order_acquire)) return Unavailable();
+  const v1::FleetQuery& q = request->fleet();
+  grpc::Status s = CheckQuery(q, 0, "");
+  if (!s.ok()) return s;
+  if (!q.snapshot_id().empty()) {
+    return Invalid(
+        "Stats are the agents' counters now; fleet.snapshot_id "
+        "does not apply");
+  }
+  Targets targets;
+  s = Select(q.selector(), q.allow_partial(), nullptr, &targets);
+  if (!s.ok()) return s;
+  const v1::StatsRequest one;
+  std::vector<Reply<v1::StatsResponse>> replies;
+  std::vector<bool> ok;
+  s = AskAll<v1::StatsResponse>(
+      targets.agents, q,
+      [&](auto* async, grpc::ClientContext* ctx, auto* out, auto done) {
+        async->Stats(ctx, &one, out, std::move(done));
+      },
+      &replies, &ok, &targets.excluded);
+  if (!s.ok()) return s;
+  std::vector<const v1::StatsResponse*> parts;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    v1::FleetHostStats* host = response->add_hosts();
+    host->set_agent(targets.agents[i].name);
+    if (!ok[i]) {
+      host->set_error(Describe(replies[i].status));
+      continue;
+    }
+    *host->mutable_stats() = replies[i].response;
+    parts.push_back(&replies[i].response);
+  }
+  SumStats(parts, response->mutable_dataplane_total(),
+           response->mutable_multilogs());
+  for (const std::string& e : targets.excluded) response->add_excluded(e);
+  response->set_partial(!targets.excluded.empty());
   return grpc::Status::OK;
 }
 

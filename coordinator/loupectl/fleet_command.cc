@@ -261,3 +261,95 @@ int FleetTopK(Session& s) {
 }
 
 }  // namespace loupe::ctl
+
+namespace loupe::ctl {
+
+int FleetGroupBy(Session& s) {
+  const CommandArgs& a = s.args();
+  const auto t0 = s.Time("--from", a.from, 0);
+  const auto t1 = s.Time("--to", a.to, 0);
+  if (!t0 || !t1) return kExitUsage;
+  const std::vector<std::string> by = SplitList(a.by);
+  if (by.empty()) return s.Usage("--by: name 1 to 4 key columns");
+  Result<uint64_t> bucket = ParseDurationNs(a.breakdown_bucket);
+  if (!bucket.ok()) return s.Usage("--bucket: " + bucket.status().message());
+  v1::FleetGroupByRequest request;
+  *request.mutable_fleet() = QueryOf(a);
+  v1::GetGroupByRequest* one = request.mutable_request();
+  one->set_multilog(s.multilog());
+  for (const std::string& col : by) one->add_key_columns(col);
+  if (a.aggregates.empty()) one->add_aggregates("COUNT()");
+  for (const std::string& agg : a.aggregates) one->add_aggregates(agg);
+  one->set_filter(a.filter);
+  one->set_t0_ns(*t0);
+  one->set_t1_ns(*t1);
+  one->set_bucket_ns(*bucket);
+  one->set_limit(a.limit);
+  v1::FleetGroupByResponse response;
+  CoordinatorClient& c = s.coordinator();
+  const grpc::Status status =
+      c.stub().GetGroupBy(c.Context().get(), request, &response);
+  if (!status.ok()) return s.Fail(c.Describe(status));
+  if (s.json()) return s.OutputProto(response);
+  std::string out = GroupByTable(response.merged(), *bucket != 0);
+  for (const v1::FleetGroupByHost& h : response.hosts()) {
+    if (h.truncated()) {
+      out += h.agent() +
+             " had more groups than it answers (100000); rows "
+             "may be short\n";
+    }
+  }
+  return s.Output(out + PartialLine(response.partial(), response.excluded()));
+}
+
+int FleetStats(Session& s) {
+  v1::FleetStatsRequest request;
+  *request.mutable_fleet() = QueryOf(s.args());
+  v1::FleetStatsResponse response;
+  CoordinatorClient& c = s.coordinator();
+  const grpc::Status status =
+      c.stub().Stats(c.Context().get(), request, &response);
+  if (!status.ok()) return s.Fail(c.Describe(status));
+  if (s.json()) return s.OutputProto(response);
+  Table table({"AGENT", "RECEIVED", "RECORDED", "DROPPED", "RECORDS KEPT",
+               "MEMORY", "ERROR"});
+  for (size_t col = 1; col <= 5; ++col) {
+    table.SetAlign(col, Table::Align::kRight);
+  }
+  for (const v1::FleetHostStats& h : response.hosts()) {
+    if (!h.error().empty()) {
+      table.AddRow({h.agent(), "-", "-", "-", "-", "-", h.error()});
+      continue;
+    }
+    const v1::PortStats& t = h.stats().dataplane().total();
+    uint64_t records = 0, memory = 0;
+    for (const v1::MultilogStats& m : h.stats().multilogs()) {
+      records += m.records();
+      memory += m.memory_bytes();
+    }
+    const bool dp = h.stats().has_dataplane();
+    table.AddRow({h.agent(), dp ? std::to_string(t.received()) : "-",
+                  dp ? std::to_string(t.recorded()) : "-",
+                  dp ? std::to_string(t.dropped()) : "-",
+                  std::to_string(records),
+                  FormatBytes(static_cast<double>(memory)), ""});
+  }
+  const v1::PortStats& t = response.dataplane_total();
+  std::string out = table.Render() + "total: " + std::to_string(t.received()) +
+                    " received, " + std::to_string(t.recorded()) +
+                    " recorded, " + std::to_string(t.dropped()) + " dropped";
+  for (const v1::DropCount& d : t.drops()) {
+    if (d.count() != 0) {
+      out += ", " + d.reason() + " " + std::to_string(d.count());
+    }
+  }
+  out += "\n";
+  for (const v1::MultilogStats& m : response.multilogs()) {
+    out += "multilog " + m.name() + ": " + std::to_string(m.records()) +
+           " records kept, " +
+           FormatBytes(static_cast<double>(m.memory_bytes())) + "\n";
+  }
+  return s.Output(out + PartialLine(response.partial(), response.excluded()));
+}
+
+}  // namespace loupe::ctl

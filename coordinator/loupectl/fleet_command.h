@@ -3,9 +3,10 @@
 // atomic snapshots: CreateSnapshot, ListSnapshots, GetSnapshot,
 // ReleaseSnapshot) and `fleet aggregate NAME` / `fleet topk` (GetAggregate
 // and GetTopK merged from the agents a --selector picks, at --snapshot-id
-// if given), shown as tables with one row per host or, with --json, the
-// answer itself. --allow-partial leaves out hosts that are down or fail
-// instead of failing the command. Single-threaded, like every command
+// if given; `fleet groupby` and `fleet stats` likewise), shown as tables with
+// one row per host or, with --json, the answer itself. --allow-partial leaves
+// out hosts that are down or fail instead of failing the command.
+// Single-threaded, like every command
 // (coordinator/loupectl/loupectl_commands.h).
 #ifndef LOUPE_COORDINATOR_LOUPECTL_FLEET_COMMAND_H_
 #define LOUPE_COORDINATOR_LOUPECTL_FLEET_COMMAND_H_
@@ -23,6 +24,8 @@ int FleetSnapshotGet(Session& s);
 int FleetSnapshotRelease(Session& s);
 int FleetAggregate(Session& s);
 int FleetTopK(Session& s);
+int FleetGroupBy(Session& s);
+int FleetStats(Session& s);
 
 // A snapshot as text: one line on it, then a table of its hosts:
 //   snapshot coord:q1: committed, 3 hosts, settled ..., expires in 10m

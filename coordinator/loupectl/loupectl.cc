@@ -305,6 +305,39 @@ void AddFleetCommands(Cli& cli, CLI::App* parent) {
   topk->add_option("-k", a.k, "Keys to show, 1 to 10000")
       ->type_name("N")
       ->capture_default_str();
+  CLI::App* groupby = Leaf(
+      cli, fleet, "groupby",
+      "Aggregates per key (and time bucket) merged over the selected agents",
+      FleetGroupBy,
+      "Rows of the same key add (COUNT, SUM) or take the smallest or largest "
+      "(MIN, MAX) over the hosts; quantiles do not merge from per-host "
+      "values (use fleet aggregate with a quantile aggregate).");
+  window(groupby);
+  selector(groupby);
+  groupby->add_option("--by", a.by, "Key columns, 1 to 4, comma-separated")
+      ->type_name("COLUMNS")
+      ->required();
+  groupby
+      ->add_option("--filter", a.filter,
+                   "Only records a filter (by name) or an expression passes")
+      ->type_name("FILTER");
+  groupby
+      ->add_option("aggregates", a.aggregates,
+                   "COUNT() SUM(c) MIN(c) MAX(c) (default COUNT())")
+      ->type_name("AGGREGATE");
+  groupby
+      ->add_option("--bucket", a.breakdown_bucket,
+                   "Also per time bucket of this width (0: none)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  groupby
+      ->add_option("--limit", a.limit, "Merged rows to show (at most 100000)")
+      ->type_name("N")
+      ->capture_default_str();
+  CLI::App* stats =
+      Leaf(cli, fleet, "stats",
+           "Every selected agent's counters, and their sums", FleetStats);
+  selector(stats);
 }
 
 void AddWindowOptions(CLI::App* app, CommandArgs& a) {

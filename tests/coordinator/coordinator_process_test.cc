@@ -400,6 +400,18 @@ TEST(CoordinatorProcessTest, SnapshotsThroughLoupectlSurviveACoordinatorKill) {
   ASSERT_EQ(top.code, 0) << top.out;
   EXPECT_NE(top.out.find("\"records\":7000"), std::string::npos) << top.out;
 
+  CmdResult groups =
+      Shell(ctl() + "fleet groupby --by src -m flows --snapshot-id inc1 " +
+            "'SUM(bytes)' 'MAX(bytes)'");
+  ASSERT_EQ(groups.code, 0) << groups.out;
+  EXPECT_NE(groups.out.find("10000 records, 11 keys"), std::string::npos)
+      << groups.out;
+  CmdResult stats = Shell(ctl() + "fleet stats");
+  ASSERT_EQ(stats.code, 0) << stats.out;
+  EXPECT_NE(stats.out.find("multilog flows: 10000 records kept"),
+            std::string::npos)
+      << stats.out;
+
   // A coordinator killed and started again on its state directory still
   // answers the snapshot, at the same tails though the agents moved on.
   coordinator.reset();  // SIGKILL

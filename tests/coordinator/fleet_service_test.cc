@@ -58,6 +58,11 @@ struct Truth {
   uint64_t big = 0;  // bytes >= 1000
   double big_bytes = 0;
   std::map<uint16_t, uint64_t> per_src;
+  struct Group {
+    uint64_t n = 0;
+    double sum = 0, min = 1e18, max = 0;
+  };
+  std::map<uint16_t, Group> groups;  // every record, by src
 };
 
 void Add(const std::string& r, Truth* t) {
@@ -67,6 +72,11 @@ void Add(const std::string& r, Truth* t) {
   std::memcpy(&bytes, r.data() + 10, 4);
   ++t->records;
   ++t->per_src[src];
+  Truth::Group& g = t->groups[src];
+  ++g.n;
+  g.sum += bytes;
+  g.min = std::min<double>(g.min, bytes);
+  g.max = std::max<double>(g.max, bytes);
   if (bytes >= 1000) {
     ++t->big;
     t->big_bytes += bytes;
@@ -539,6 +549,82 @@ TEST_F(FleetServiceTest,
     big += static_cast<double>(BruteForce(i, "").big);
   }
   EXPECT_EQ(n.merged().value(), big);
+}
+
+TEST_F(FleetServiceTest, GroupByRowsAndStatsAreMergedPerKey) {
+  StartAppending();
+  std::this_thread::sleep_for(30ms);
+  v1::FleetSnapshot snap;
+  ASSERT_TRUE(Create("g", &snap).ok());
+  StopAppending();
+  std::map<uint16_t, Truth::Group> want;
+  uint64_t records = 0;
+  for (int i = 0; i < kAgents; ++i) {
+    const Truth t = BruteForce(i, "coord:g");
+    records += t.records;
+    for (const auto& [src, g] : t.groups) {
+      Truth::Group& w = want[src];
+      w.n += g.n;
+      w.sum += g.sum;
+      w.min = std::min(w.min, g.min);
+      w.max = std::max(w.max, g.max);
+    }
+  }
+  auto group_by = [&](uint32_t limit, std::vector<std::string> aggregates,
+                      v1::FleetGroupByResponse* out) {
+    v1::FleetGroupByRequest req;
+    req.mutable_fleet()->set_snapshot_id("g");
+    v1::GetGroupByRequest* one = req.mutable_request();
+    one->set_multilog("flows");
+    one->add_key_columns("src");
+    for (const std::string& a : aggregates) one->add_aggregates(a);
+    one->set_limit(limit);
+    grpc::ClientContext ctx;
+    return stub_->GetGroupBy(&ctx, req, out);
+  };
+  v1::FleetGroupByResponse all;
+  grpc::Status s =
+      group_by(0, {"COUNT()", "SUM(bytes)", "MIN(bytes)", "MAX(bytes)"}, &all);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(all.merged().rows_size(), static_cast<int>(want.size()));
+  EXPECT_EQ(all.merged().groups(), want.size());
+  EXPECT_FALSE(all.merged().truncated());
+  EXPECT_EQ(all.merged().records(), records);
+  EXPECT_EQ(all.hosts_size(), kAgents);
+  int r = 0;
+  for (const auto& [src, g] : want) {  // numeric key order: 9 before 10
+    const v1::GroupByRow& row = all.merged().rows(r++);
+    ASSERT_EQ(row.key().values(0), std::to_string(src));
+    EXPECT_EQ(row.count(), g.n);
+    EXPECT_EQ(row.values(0), static_cast<double>(g.n));
+    EXPECT_EQ(row.values(1), g.sum);
+    EXPECT_EQ(row.values(2), g.min);
+    EXPECT_EQ(row.values(3), g.max);
+  }
+  v1::FleetGroupByResponse cut;
+  ASSERT_TRUE(group_by(5, {"COUNT()"}, &cut).ok());
+  EXPECT_EQ(cut.merged().rows_size(), 5);
+  EXPECT_TRUE(cut.merged().truncated());
+  EXPECT_EQ(cut.merged().groups(), want.size());
+  v1::FleetGroupByResponse q;
+  s = group_by(0, {"P99(bytes)"}, &q);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("quantile"));
+
+  v1::FleetStatsRequest req;
+  v1::FleetStatsResponse stats;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Stats(&ctx, req, &stats).ok());
+  ASSERT_EQ(stats.hosts_size(), kAgents);
+  ASSERT_EQ(stats.multilogs_size(), 1);
+  EXPECT_EQ(stats.multilogs(0).name(), "flows");
+  uint64_t retained = 0;
+  for (const v1::FleetHostStats& h : stats.hosts()) {
+    ASSERT_EQ(h.stats().multilogs_size(), 1);
+    retained += h.stats().multilogs(0).records();
+  }
+  EXPECT_EQ(stats.multilogs(0).records(), retained);
+  EXPECT_GE(retained, records);
 }
 
 }  // namespace
