@@ -80,6 +80,13 @@ class CoordinatorService final : public v1::Coordinator::Service {
   grpc::Status Stats(grpc::ServerContext* context,
                      const v1::FleetStatsRequest* request,
                      v1::FleetStatsResponse* response) override;
+  // Records merged by timestamp (service_records.cc).
+  grpc::Status ExecuteFilter(grpc::ServerContext* context,
+                             const v1::FleetFilterRequest* request,
+                             v1::FleetFilterResponse* response) override;
+  grpc::Status QueryFilter(grpc::ServerContext* context,
+                           const v1::FleetFilterRequest* request,
+                           v1::FleetFilterResponse* response) override;
 
   // Releases `snapshot` on its hosts (all but the excluded: an unfinished
   // one's hosts may hold it prepared), each within kReleaseTimeout; the
@@ -110,6 +117,10 @@ class CoordinatorService final : public v1::Coordinator::Service {
                        std::optional<v1::FleetSnapshot>* snapshot,
                        Targets* targets) const;
   grpc::Status Unavailable() const;
+  // ExecuteFilter (execute) and QueryFilter.
+  grpc::Status Records(grpc::ServerContext* context,
+                       const v1::FleetFilterRequest& request, bool execute,
+                       v1::FleetFilterResponse* response);
 
   const AgentPool* pool_;
   SnapshotStore* const snapshots_;

@@ -627,5 +627,105 @@ TEST_F(FleetServiceTest, GroupByRowsAndStatsAreMergedPerKey) {
   EXPECT_GE(retained, records);
 }
 
+TEST_F(FleetServiceTest, RecordsMergeByTimestampAndPageAcrossHosts) {
+  // Brute force: every big record of every host, by (timestamp, host).
+  struct Seen {
+    uint64_t ts;
+    int host;
+    uint64_t offset;
+    bool operator==(const Seen&) const = default;
+  };
+  std::vector<Seen> want;
+  for (int i = 0; i < kAgents; ++i) {
+    const std::vector<std::string> records = agents_[i]->ReadAll("flows");
+    for (size_t r = 0; r < records.size(); ++r) {
+      uint64_t ts;
+      uint32_t bytes;
+      std::memcpy(&ts, records[r].data(), 8);
+      std::memcpy(&bytes, records[r].data() + 10, 4);
+      if (bytes >= 1000) want.push_back({ts, i, r * kRecordSize});
+    }
+  }
+  std::stable_sort(want.begin(), want.end(), [](const Seen& a, const Seen& b) {
+    return a.ts != b.ts ? a.ts < b.ts : a.host < b.host;
+  });
+  ASSERT_GT(want.size(), 1000u);
+
+  for (const bool execute : {true, false}) {
+    SCOPED_TRACE(execute ? "ExecuteFilter" : "QueryFilter");
+    std::vector<Seen> got;
+    std::string token;
+    int pages = 0;
+    do {
+      v1::FleetFilterRequest req;
+      req.set_multilog("flows");
+      req.set_filter(execute ? "bytes >= 1000" : "big");
+      req.set_limit(500);
+      req.set_page_token(token);
+      req.set_decode(pages == 0);
+      v1::FleetFilterResponse resp;
+      grpc::ClientContext ctx;
+      grpc::Status s = execute ? stub_->ExecuteFilter(&ctx, req, &resp)
+                               : stub_->QueryFilter(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message()
+                          << " page " << pages;
+      ASSERT_LE(resp.records_size(), 500);
+      EXPECT_EQ(resp.record_size(), kRecordSize);
+      if (pages == 0) {
+        ASSERT_GT(resp.records_size(), 0);
+        EXPECT_EQ(resp.records(0).row().values_size(), 3);  // ts, src, bytes
+      }
+      for (const v1::FleetRecord& r : resp.records()) {
+        const int host = r.agent()[2] - '0';
+        got.push_back({r.timestamp_ns(), host, r.offset()});
+      }
+      token = resp.next_page_token();
+      EXPECT_EQ(resp.truncated(), !token.empty());
+      ++pages;
+      ASSERT_LT(pages, 100);
+    } while (!token.empty());
+    EXPECT_EQ(pages, static_cast<int>((want.size() + 499) / 500));
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "pages merge every host's records by time";
+  }
+
+  // Tokens that are not this request's are refused.
+  v1::FleetFilterRequest req;
+  req.set_multilog("flows");
+  req.set_filter("big");
+  req.set_limit(10);
+  v1::FleetFilterResponse first;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->QueryFilter(&ctx, req, &first).ok());
+  }
+  ASSERT_FALSE(first.next_page_token().empty());
+  for (const std::string& bad : {std::string("zz"), std::string("abcd"),
+                                 first.next_page_token() + "00"}) {
+    req.set_page_token(bad);
+    v1::FleetFilterResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->QueryFilter(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+  }
+  req.set_page_token(first.next_page_token());
+  req.set_limit(11);  // another request
+  {
+    v1::FleetFilterResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->QueryFilter(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("another request"));
+  }
+  req.set_limit(100'001);
+  req.set_page_token("");
+  {
+    v1::FleetFilterResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->QueryFilter(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
 }  // namespace
 }  // namespace loupe::coordinator
