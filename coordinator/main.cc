@@ -23,6 +23,7 @@
 #include <string>
 
 #include "agent/log.h"
+#include "agent/sd_notify.h"
 #include "coordinator/config.h"
 #include "coordinator/coordinator.h"
 
@@ -40,6 +41,7 @@ int Main(int argc, char** argv) {
   using namespace loupe::coordinator;
   using loupe::agent::Log;
   using loupe::agent::LogLevel;
+  using loupe::agent::NotifyService;
   CLI::App app{
       "loupe-coordinator: the fleet's daemon. Polls the health of the agents "
       "its configuration lists and serves loupe.v1.Coordinator over gRPC "
@@ -138,6 +140,8 @@ int Main(int argc, char** argv) {
     return kExitStartFailed;
   }
   Log(LogLevel::kInfo, "running; SIGINT or SIGTERM stops it");
+  // Type=notify units (config/systemd/loupe-coordinator.service).
+  NotifyService("READY=1\nSTATUS=serving on " + config.listen);
   // Every 10 s, the agents' states when they changed.
   const timespec tick{10, 0};
   std::string last_summary;
@@ -154,6 +158,7 @@ int Main(int argc, char** argv) {
       last_summary = std::move(summary);
     }
   }
+  NotifyService("STOPPING=1");
   (*coordinator)->Stop();
   coordinator->reset();
   Log(LogLevel::kInfo, "stopped");

@@ -17,6 +17,8 @@ PACKAGES=(
   clang libclang-rt-14-dev libtomlplusplus-dev libcpp-httplib-dev prometheus prometheus-alertmanager python3-scapy iproute2 libpcap-dev
   # the OVS mirror integration test
   openvswitch-switch ethtool iputils-ping
+  # systemd-analyze verify of the units
+  systemd
 )
 
 missing=()

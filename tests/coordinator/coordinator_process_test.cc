@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -461,6 +465,57 @@ TEST(CoordinatorProcessTest, SnapshotsThroughLoupectlSurviveACoordinatorKill) {
   CmdResult gone = Shell(ctl() + "fleet snapshot get inc1");
   EXPECT_EQ(gone.code, 1);
   EXPECT_NE(gone.out.find("released"), std::string::npos) << gone.out;
+}
+
+// The systemd unit verifies with the binary in place, and a coordinator
+// started with NOTIFY_SOCKET says READY=1 once serving and STOPPING=1 on
+// SIGTERM (Type=notify).
+TEST(CoordinatorProcessTest, SystemdUnitVerifiesAndTheCoordinatorNotifies) {
+  TempDir dir;
+  const std::string unit = Slurp(fs::path(Env("LOUPE_SOURCE_ROOT")) /
+                                 "config/systemd/loupe-coordinator.service");
+  ASSERT_NE(unit.find("Type=notify"), std::string::npos);
+  std::string local = unit;
+  for (size_t at;
+       (at = local.find("/usr/bin/loupe-coordinator")) != std::string::npos;) {
+    local.replace(at, std::strlen("/usr/bin/loupe-coordinator"),
+                  fs::absolute(Env("LOUPE_COORDINATOR_BIN")).string());
+  }
+  const fs::path unit_path = fs::path(dir.path()) / "loupe-coordinator.service";
+  std::ofstream(unit_path) << local;
+  CmdResult verify = Shell("systemd-analyze verify " + unit_path.string());
+  EXPECT_EQ(verify.code, 0) << verify.out;
+  EXPECT_EQ(verify.out.find("loupe-coordinator.service:"), std::string::npos)
+      << verify.out;
+
+  const fs::path sock = fs::path(dir.path()) / "notify.sock";
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const timeval wait{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  setenv("NOTIFY_SOCKET", sock.c_str(), 1);
+  CoordinatorProcess coordinator(dir.path(), "");
+  unsetenv("NOTIFY_SOCKET");
+  char buf[512];
+  ssize_t n = recv(fd, buf, sizeof(buf), 0);
+  ASSERT_GT(n, 0) << "no READY=1 within 10 s: " << coordinator.err();
+  const std::string ready(buf, static_cast<size_t>(n));
+  EXPECT_EQ(ready.rfind("READY=1\n", 0), 0u) << ready;
+  EXPECT_NE(ready.find("STATUS=serving on 127.0.0.1:" +
+                       std::to_string(coordinator.port())),
+            std::string::npos)
+      << ready;
+  EXPECT_TRUE(coordinator.AwaitHealthy(5s)) << "READY=1 means serving";
+  coordinator.process().Signal(SIGTERM);
+  n = recv(fd, buf, sizeof(buf), 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "STOPPING=1");
+  EXPECT_EQ(coordinator.process().Wait(5s), 0) << coordinator.err();
+  close(fd);
 }
 
 }  // namespace
