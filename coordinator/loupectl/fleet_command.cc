@@ -7,6 +7,7 @@
 #include "agent/time_text.h"
 #include "coordinator/loupectl/answer_format.h"
 #include "coordinator/loupectl/breakdown_command.h"
+#include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/snapshot_command.h"
 #include "coordinator/loupectl/table.h"
 #include "coordinator/loupectl/units.h"
@@ -350,6 +351,63 @@ int FleetStats(Session& s) {
            FormatBytes(static_cast<double>(m.memory_bytes())) + "\n";
   }
   return s.Output(out + PartialLine(response.partial(), response.excluded()));
+}
+
+}  // namespace loupe::ctl
+
+namespace loupe::ctl {
+
+int FleetQuery(Session& s) {
+  const CommandArgs& a = s.args();
+  const auto t0 = s.Time("--from", a.from, 0);
+  const auto t1 = s.Time("--to", a.to, 0);
+  if (!t0 || !t1) return kExitUsage;
+  const std::string expression = Joined(a.expression_words);
+  if (expression.empty() == a.filter.empty()) {
+    return s.Usage("give an EXPRESSION or --filter NAME (one of them)");
+  }
+  v1::FleetFilterRequest request;
+  *request.mutable_fleet() = QueryOf(a);
+  request.set_multilog(s.multilog());
+  request.set_filter(expression.empty() ? a.filter : expression);
+  request.set_t0_ns(*t0);
+  request.set_t1_ns(*t1);
+  request.set_limit(a.limit);
+  request.set_page_token(a.page_token);
+  request.set_decode(true);
+  CoordinatorClient& c = s.coordinator();
+  Table table({"AGENT", "OFFSET", "VALUES"});
+  uint64_t records = 0;
+  std::string token, notes;
+  do {
+    v1::FleetFilterResponse response;
+    const grpc::Status status =
+        expression.empty()
+            ? c.stub().QueryFilter(c.Context().get(), request, &response)
+            : c.stub().ExecuteFilter(c.Context().get(), request, &response);
+    if (!status.ok()) return s.Fail(c.Describe(status));
+    if (s.json()) {
+      if (s.OutputProto(response) != kExitOk) return kExitFailed;
+    } else {
+      for (const v1::FleetRecord& r : response.records()) {
+        std::string values;
+        for (int i = 0; i < r.row().values_size(); ++i) {
+          values += (i == 0 ? "" : " ") + response.columns(i) + "=" +
+                    r.row().values(i);
+        }
+        table.AddRow({r.agent(), std::to_string(r.offset()), values});
+      }
+    }
+    records += static_cast<uint64_t>(response.records_size());
+    token = response.next_page_token();
+    notes = PartialLine(response.partial(), response.excluded());
+    request.set_page_token(token);
+  } while (a.all && !token.empty() && !interrupt::Interrupted());
+  if (s.json()) return kExitOk;
+  std::string out = table.Render() + std::to_string(records) +
+                    " records, merged by timestamp";
+  if (!token.empty()) out += "; more: --page-token " + token;
+  return s.Output(out + "\n" + notes);
 }
 
 }  // namespace loupe::ctl

@@ -3,7 +3,7 @@
 // atomic snapshots: CreateSnapshot, ListSnapshots, GetSnapshot,
 // ReleaseSnapshot) and `fleet aggregate NAME` / `fleet topk` (GetAggregate
 // and GetTopK merged from the agents a --selector picks, at --snapshot-id
-// if given; `fleet groupby` and `fleet stats` likewise), shown as tables with
+// if given; `fleet groupby`, `fleet stats` and `fleet query` likewise), shown as tables with
 // one row per host or, with --json, the answer itself. --allow-partial leaves
 // out hosts that are down or fail instead of failing the command.
 // Single-threaded, like every command
@@ -26,6 +26,7 @@ int FleetAggregate(Session& s);
 int FleetTopK(Session& s);
 int FleetGroupBy(Session& s);
 int FleetStats(Session& s);
+int FleetQuery(Session& s);
 
 // A snapshot as text: one line on it, then a table of its hosts:
 //   snapshot coord:q1: committed, 3 hosts, settled ..., expires in 10m

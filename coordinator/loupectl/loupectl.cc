@@ -334,6 +334,26 @@ void AddFleetCommands(Cli& cli, CLI::App* parent) {
       ->add_option("--limit", a.limit, "Merged rows to show (at most 100000)")
       ->type_name("N")
       ->capture_default_str();
+  CLI::App* query =
+      Leaf(cli, fleet, "query",
+           "Records matching an expression (or --filter NAME) on the selected "
+           "agents, merged by timestamp",
+           FleetQuery,
+           "The records of every host are merged by their timestamps (each "
+           "host's clock) under one --limit; the page token holds each host's "
+           "position, and --all follows it to the end.");
+  query->add_option("expression", a.expression_words,
+                    "The expression (or --filter)");
+  query->add_option("--filter", a.filter, "A filter's name instead")
+      ->type_name("NAME");
+  window(query);
+  selector(query);
+  query->add_option("--limit", a.limit, "Records per answer (at most 100000)")
+      ->type_name("N")
+      ->capture_default_str();
+  query->add_option("--page-token", a.page_token, "Continue an answer")
+      ->type_name("TOKEN");
+  query->add_flag("--all", a.all, "Follow page tokens to the end");
   CLI::App* stats =
       Leaf(cli, fleet, "stats",
            "Every selected agent's counters, and their sums", FleetStats);

@@ -410,6 +410,13 @@ TEST(CoordinatorProcessTest, SnapshotsThroughLoupectlSurviveACoordinatorKill) {
   ASSERT_EQ(groups.code, 0) << groups.out;
   EXPECT_NE(groups.out.find("10000 records, 11 keys"), std::string::npos)
       << groups.out;
+  CmdResult query = Shell(ctl() + "fleet query 'bytes > 990' -m flows " +
+                          "--limit 7 --all --selector rack=r1");
+  ASSERT_EQ(query.code, 0) << query.out;
+  EXPECT_NE(query.out.find("27 records, merged by timestamp"),
+            std::string::npos)
+      << query.out;  // bytes 991..999: 9 of hv1 1000 records, 18 of hv2
+  EXPECT_NE(query.out.find("hv2"), std::string::npos) << query.out;
   CmdResult stats = Shell(ctl() + "fleet stats");
   ASSERT_EQ(stats.code, 0) << stats.out;
   EXPECT_NE(stats.out.find("multilog flows: 10000 records kept"),
