@@ -130,6 +130,13 @@ class CoordinatorService final : public v1::Coordinator::Service {
   std::atomic<bool> shutting_down_{false};
 };
 
+// A network-wide answer's common fields: `excluded` hosts, partial (when
+// `partial`, a host was left out, or the snapshot `at` is partial), and
+// the snapshot's id and settled time. For every Fleet*Response with them.
+template <typename Response>
+void SetFleetFields(const std::vector<std::string>& excluded, bool partial,
+                    const v1::FleetSnapshot* at, Response* response);
+
 // The agents `selector` picks, in order: INVALID_ARGUMENT for a selector
 // that does not parse, or whose keys name a label no agent has ("no agent
 // has a label 'rak'; did you mean 'rack'?"), which would select nothing

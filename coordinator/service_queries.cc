@@ -83,6 +83,25 @@ grpc::Status AskAll(const std::vector<FleetAgent>& agents,
   return grpc::Status::OK;
 }
 
+}  // namespace
+
+template <typename Response>
+void SetFleetFields(const std::vector<std::string>& excluded, bool partial,
+                    const v1::FleetSnapshot* at, Response* response) {
+  for (const std::string& e : excluded) response->add_excluded(e);
+  response->set_partial(partial || !excluded.empty() ||
+                        (at != nullptr && at->partial()));
+  if (at != nullptr) {
+    response->set_snapshot_id(at->id());
+    response->set_settled_ns(at->settled_ns());
+  }
+}
+template void SetFleetFields(const std::vector<std::string>&, bool,
+                             const v1::FleetSnapshot*,
+                             v1::FleetFilterResponse*);
+
+namespace {
+
 int64_t OffsetOf(const v1::FleetSnapshot* snapshot, const std::string& agent) {
   if (snapshot == nullptr) return 0;
   for (const v1::FleetSnapshotHost& h : snapshot->hosts()) {
@@ -152,14 +171,7 @@ grpc::Status CoordinatorService::GetAggregate(
       h.mutable_aggregate()->clear_bins();
     }
   }
-  for (const std::string& e : targets.excluded) response->add_excluded(e);
-  response->set_partial(response->merged().partial() ||
-                        !targets.excluded.empty() ||
-                        (at != nullptr && at->partial()));
-  if (at != nullptr) {
-    response->set_snapshot_id(at->id());
-    response->set_settled_ns(at->settled_ns());
-  }
+  SetFleetFields(targets.excluded, response->merged().partial(), at, response);
   return grpc::Status::OK;
 }
 
@@ -215,14 +227,7 @@ grpc::Status CoordinatorService::GetGroupBy(
   }
   Status merged = MergeGroupBy(parts, limit, response->mutable_merged());
   if (!merged.ok()) return agent::ToGrpcStatus(merged);
-  for (const std::string& e : targets.excluded) response->add_excluded(e);
-  response->set_partial(response->merged().partial() ||
-                        !targets.excluded.empty() ||
-                        (at != nullptr && at->partial()));
-  if (at != nullptr) {
-    response->set_snapshot_id(at->id());
-    response->set_settled_ns(at->settled_ns());
-  }
+  SetFleetFields(targets.excluded, response->merged().partial(), at, response);
   return grpc::Status::OK;
 }
 

@@ -355,16 +355,11 @@ grpc::Status CoordinatorService::Records(grpc::ServerContext*,
   for (const std::string& c : columns) response->add_columns(c);
   response->set_truncated(more);
   if (more) response->set_next_page_token(Hex(next.SerializeAsString()));
-  for (const std::string& e : targets.excluded) response->add_excluded(e);
-  bool partial = !targets.excluded.empty() || (at != nullptr && at->partial());
+  bool partial = false;
   for (const v1::FleetFilterHost& h : response->hosts()) {
     partial = partial || h.partial();
   }
-  response->set_partial(partial);
-  if (at != nullptr) {
-    response->set_snapshot_id(at->id());
-    response->set_settled_ns(at->settled_ns());
-  }
+  SetFleetFields(targets.excluded, partial, at, response);
   return grpc::Status::OK;
 }
 
