@@ -55,8 +55,8 @@ struct CoordinatorConfig {
   std::string name;  // in snapshot ids and logs; default: the host name
   std::string listen = "127.0.0.1:7700";          // gRPC; loopback for now
   std::string metrics_listen = "127.0.0.1:9471";  // /metrics; "": off
-  // Where desired state will be kept (programs, snapshots: later slices
-  // of the coordinator issue); read and checked, not used yet.
+  // Where desired state is kept: the programs (programs/, see
+  // coordinator/program_store.h); created 0750 when missing.
   std::string state_directory = "/var/lib/loupe-coordinator";
   std::string log_level = "info";
   // Each agent's Health is asked every health_interval with a deadline of

@@ -1,5 +1,7 @@
 #include "coordinator/coordinator.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <utility>
 
 #include "agent/log.h"
@@ -31,6 +33,16 @@ Coordinator::Coordinator(const CoordinatorConfig& config)
 Coordinator::~Coordinator() { Stop(); }
 
 Status Coordinator::StartParts() {
+  // 0. The desired state: a state directory that cannot be made or read
+  // stops the start before anything runs.
+  Result<std::unique_ptr<ProgramStore>> store =
+      ProgramStore::Open(config_.state_directory);
+  if (!store.ok()) return store.status();
+  program_store_ = std::move(*store);
+  Log(LogLevel::kInfo,
+      "desired state in " + program_store_->directory() + ": " +
+          std::to_string(program_store_->List().size()) + " programs");
+
   // 1. The service first, so that a taken port fails before any agent is
   // polled.
   PoolOptions options;
@@ -39,6 +51,15 @@ Status Coordinator::StartParts() {
   options.down_after = config_.down_after;
   pool_ = std::make_unique<AgentPool>(config_.agents, options);
   service_ = std::make_unique<CoordinatorService>(pool_.get(), config_.name);
+  ProgramManagerOptions program_options;
+  if (const char* pause =
+          std::getenv("LOUPE_COORDINATOR_TEST_PAUSE_BEFORE_APPLY_MS")) {
+    program_options.pause_before_apply =
+        std::chrono::milliseconds(std::strtoul(pause, nullptr, 10));
+  }
+  programs_ = std::make_unique<ProgramManager>(
+      pool_.get(), program_store_.get(), program_options);
+  service_->SetPrograms(programs_.get());
   std::string error;
   server_ =
       agent::StartServer(config_.listen, service_.get(), &error, &grpc_port_);
@@ -76,10 +97,13 @@ void Coordinator::Stop() {
     server_.reset();
   }
   if (metrics_ != nullptr) metrics_->Stop();
+  if (programs_ != nullptr) programs_->Stop();
   if (pool_ != nullptr) pool_->Stop();
   metrics_.reset();
   service_.reset();
+  programs_.reset();
   pool_.reset();
+  program_store_.reset();
 }
 
 std::string Coordinator::Summary() const {

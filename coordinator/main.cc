@@ -1,15 +1,16 @@
 // loupe-coordinator: the fleet's daemon. It knows its agents (a static
 // list in the configuration), asks each one's Health every second, and
 // serves loupe.v1.Coordinator (coordinator/proto/coordinator.proto: Health,
-// ListAgents with host selectors) with gRPC health and reflection, and
-// /metrics. See coordinator/coordinator.h for what runs and
-// config/coordinator.toml for the configuration. Programs, snapshots,
+// ListAgents with host selectors, programs across the agents) with gRPC
+// health and reflection, and /metrics. See coordinator/coordinator.h for
+// what runs and config/coordinator.toml for the configuration. Snapshots,
 // network-wide queries and alert fan-in come with later slices of the
 // coordinator issue. It links only DPDK-free libraries.
 //
 // Exit status:
 //   0  a clean stop on SIGINT/SIGTERM, a valid --check, --help, --version
-//   1  start-up failed (a taken port: one line on stderr says which)
+//   1  start-up failed (a taken port, a state directory it cannot create:
+//      one line on stderr says which)
 //   2  bad usage, or a configuration that cannot be read or is invalid
 //      (every error, each with file:line: key)
 #include <pthread.h>
@@ -43,8 +44,9 @@ int Main(int argc, char** argv) {
       "loupe-coordinator: the fleet's daemon. Polls the health of the agents "
       "its configuration lists and serves loupe.v1.Coordinator over gRPC "
       "(Health, ListAgents with host selectors such as "
-      "\"host=hv[1-8],rack=r2\") and Prometheus /metrics.\n"
-      "Programs, snapshots, network-wide queries and alert fan-in are not "
+      "\"host=hv[1-8],rack=r2\"; programs applied to the agents all or "
+      "nothing, kept in the state directory and reconciled) and Prometheus "
+      "/metrics.\nSnapshots, network-wide queries and alert fan-in are not "
       "there yet.\nStops on SIGINT/SIGTERM within a few seconds, exit 0.",
       "loupe-coordinator"};
   app.set_version_flag("--version", "loupe-coordinator " LOUPE_VERSION);
@@ -69,9 +71,9 @@ int Main(int argc, char** argv) {
       "Prometheus /metrics address HOST:PORT, \"\" to disable (overrides "
       "[coordinator] metrics_listen)");
   auto* o_state = app.add_option("--state-directory", state_directory,
-                                 "Absolute path for desired state, not yet "
-                                 "used (overrides [coordinator] "
-                                 "state_directory)");
+                                 "Absolute path for desired state (the "
+                                 "programs; created 0750 when missing; "
+                                 "overrides [coordinator] state_directory)");
   auto* o_name = app.add_option("--name", name,
                                 "The coordinator's name (overrides "
                                 "[coordinator] name)");

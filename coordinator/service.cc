@@ -6,6 +6,7 @@
 #include "agent/grpc_status.h"
 #include "agent/time_text.h"
 #include "agent/toml_reader.h"
+#include "coordinator/program_manager.h"
 #include "multilog/ascii.h"
 #include "multilog/did_you_mean.h"
 
@@ -52,7 +53,9 @@ grpc::Status CoordinatorService::ListAgents(
   const uint64_t now = NowNs();
   uint32_t up = 0, down = 0, unknown = 0;
   for (const AgentStatus& a : *selected) {
-    ToProto(a, now, response->add_agents());
+    v1::AgentInfo* info = response->add_agents();
+    ToProto(a, now, info);
+    if (programs_ != nullptr) programs_->FillAgentInfo(a.entry.name, info);
     up += a.state == AgentState::kUp;
     down += a.state == AgentState::kDown;
     unknown += a.state == AgentState::kUnknown;

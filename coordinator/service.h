@@ -22,6 +22,8 @@
 
 namespace loupe::coordinator {
 
+class ProgramManager;  // Programs: coordinator/program_manager.h
+
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
   // `name` is the coordinator's, answered as Health's host.
@@ -37,12 +39,30 @@ class CoordinatorService final : public v1::Coordinator::Service {
                           const v1::ListAgentsRequest* request,
                           v1::ListAgentsResponse* response) override;
 
+  // Programs (coordinator/service_programs.cc over the ProgramManager,
+  // coordinator/program_manager.h): UNAVAILABLE until SetPrograms. The
+  // manager must outlive the service.
+  void SetPrograms(ProgramManager* programs) { programs_ = programs; }
+  grpc::Status ApplyProgram(grpc::ServerContext* context,
+                            const v1::FleetApplyProgramRequest* request,
+                            v1::FleetApplyProgramResponse* response) override;
+  grpc::Status DiffProgram(grpc::ServerContext* context,
+                           const v1::FleetDiffProgramRequest* request,
+                           v1::FleetApplyProgramResponse* response) override;
+  grpc::Status ListPrograms(grpc::ServerContext* context,
+                            const v1::FleetListProgramsRequest* request,
+                            v1::FleetListProgramsResponse* response) override;
+  grpc::Status RemoveProgram(grpc::ServerContext* context,
+                             const v1::FleetRemoveProgramRequest* request,
+                             v1::FleetApplyProgramResponse* response) override;
+
  private:
   const AgentPool* pool_;
   const std::string name_;
   const std::chrono::steady_clock::time_point started_;
   const uint64_t start_time_ns_;
   std::atomic<bool> shutting_down_{false};
+  ProgramManager* programs_ = nullptr;  // Programs
 };
 
 // The agents `selector` picks, in order: INVALID_ARGUMENT for a selector
