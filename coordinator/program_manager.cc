@@ -174,6 +174,11 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Apply(
         " is older than the desired version " + std::to_string(current) +
         "; a new version must be greater");
   }
+  if (!desired.has_value() && store_->List().size() >= kMaxDesiredPrograms) {
+    return Status::ResourceExhausted(
+        "the coordinator has " + std::to_string(kMaxDesiredPrograms) +
+        " desired programs, the most it keeps; remove one first");
+  }
   if (desired.has_value() && request.version() == current &&
       request.program() != desired->text) {
     return Status::FailedPrecondition(

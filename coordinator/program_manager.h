@@ -57,8 +57,9 @@
 
 namespace loupe::coordinator {
 
-// Bounds.
+// Bounds. As many desired programs as an agent holds (its kMaxPrograms).
 inline constexpr size_t kMaxProgramSourceBytes = 256;
+inline constexpr size_t kMaxDesiredPrograms = 256;
 
 struct ProgramManagerOptions {
   // The deadline of each round of calls to the agents.
