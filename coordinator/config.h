@@ -104,6 +104,14 @@ bool IsLoopbackHostPort(std::string_view host_port);
 // --check prints: what the daemon would run.
 std::string Describe(const CoordinatorConfig& config);
 
+// Whether every key `selector` names is "host" or a label some of `agents`
+// has: else kInvalidArgument, "no agent has a label 'rak'; did you mean
+// 'rack'? (keys: host, rack, role)" -- a typo would select nothing
+// silently. For every selector the coordinator takes (ListAgents, a
+// program's `on`).
+Status CheckSelectorLabels(const HostSelector& selector,
+                           const std::vector<AgentEntry>& agents);
+
 }  // namespace loupe::coordinator
 
 #endif  // LOUPE_COORDINATOR_CONFIG_H_

@@ -1,12 +1,10 @@
 #include "coordinator/program_plan.h"
 
-#include <set>
 #include <utility>
 
 #include "agent/program_file.h"
 #include "agent/toml_reader.h"
 #include "multilog/ascii.h"
-#include "multilog/did_you_mean.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -45,25 +43,6 @@ std::string_view EndOfLine(std::string_view line) {
   if (n > 0 && line[n - 1] == '\n') --n;
   if (n > 0 && line[n - 1] == '\r') --n;
   return line.substr(n);
-}
-
-// Whether `key` of `selector` is "host" or a label some agent has; else
-// the error, with the closest key.
-Status CheckSelectorKeys(const HostSelector& selector,
-                         const std::vector<AgentEntry>& agents) {
-  std::set<std::string> known;
-  for (const AgentEntry& a : agents) {
-    for (const auto& [key, value] : a.labels) known.insert(key);
-  }
-  for (const std::string& key : selector.keys()) {
-    if (key == kHostKey || known.contains(key)) continue;
-    std::vector<std::string> names(known.begin(), known.end());
-    names.insert(names.begin(), std::string(kHostKey));
-    return Status::InvalidArgument("no agent has a label " + Quoted(key) +
-                                   DidYouMean(key, names) +
-                                   " (keys: " + agent::NameList(names) + ")");
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -167,7 +146,7 @@ Result<std::vector<AgentProgram>> AssignPlan(
     const std::string on_key = key + "." + std::string(kOnKey);
     report.SetLine(key, section.line);
     if (section.on_line > 0) report.SetLine(on_key, section.on_line);
-    if (Status s = CheckSelectorKeys(section.on, agents); !s.ok()) {
+    if (Status s = CheckSelectorLabels(section.on, agents); !s.ok()) {
       report.Check(on_key, s.message());
       continue;
     }

@@ -70,18 +70,9 @@ Result<std::vector<AgentStatus>> SelectAgents(std::vector<AgentStatus> agents,
                                               const std::string& selector) {
   Result<HostSelector> parsed = HostSelector::Parse(selector);
   if (!parsed.ok()) return parsed.status();
-  std::set<std::string> known;
-  for (const AgentStatus& a : agents) {
-    for (const auto& [key, value] : a.entry.labels) known.insert(key);
-  }
-  for (const std::string& key : parsed->keys()) {
-    if (key == kHostKey || known.contains(key)) continue;
-    std::vector<std::string> names(known.begin(), known.end());
-    names.insert(names.begin(), std::string(kHostKey));
-    return Status::InvalidArgument("no agent has a label " + Quoted(key) +
-                                   DidYouMean(key, names) +
-                                   " (keys: " + agent::NameList(names) + ")");
-  }
+  std::vector<AgentEntry> entries;
+  for (const AgentStatus& a : agents) entries.push_back(a.entry);
+  if (Status s = CheckSelectorLabels(*parsed, entries); !s.ok()) return s;
   std::vector<AgentStatus> out;
   for (AgentStatus& a : agents) {
     if (parsed->Matches(a.entry.name, a.entry.labels)) {
