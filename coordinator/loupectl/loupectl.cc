@@ -1,5 +1,5 @@
 // loupectl: the operator's command-line client of loupe-agent (and, for
-// `agents`, of loupe-coordinator: --coordinator). One
+// `agents` and, with --coordinator, `program`, of loupe-coordinator). One
 // subcommand per RPC of agent/proto/loupe.proto (a few RPCs share one:
 // `append` picks Append, AppendBatch or AppendStream by size; `alerts` is
 // GetAlerts, or SubscribeAlerts with --follow; `aggregate get` is
@@ -55,7 +55,8 @@ struct Cli {
       "loupectl: the operator's client of loupe-agent, over its gRPC API.\n"
       "Manages multilogs and their indexes, filters, aggregates and "
       "triggers;\nappends, reads and queries records; shows alerts, counters "
-      "and a live view;\nlists the agents of a loupe-coordinator (agents).",
+      "and a live view;\nlists the agents of a loupe-coordinator (agents) "
+      "and, with --coordinator,\napplies programs across them (program).",
       "loupectl"};
   CommandArgs args;
   ProgramArgs program;  // program apply|diff|remove|list
