@@ -333,7 +333,11 @@ Result<ApplyProgramOutcome> ProgramRegistry::Apply(
         ", not if_version " + std::to_string(*args.if_version) +
         "; someone else changed it: list it and retry");
   }
-  if (current > args.version) {
+  if (args.rollback && !args.if_version.has_value()) {
+    return Status::InvalidArgument(
+        "a rollback needs if_version: the installed version it undoes");
+  }
+  if (current > args.version && !args.rollback) {
     return Status::FailedPrecondition(
         "program " + Quoted(args.name) + " version " +
         std::to_string(args.version) + " is older than the installed version " +

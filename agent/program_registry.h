@@ -19,7 +19,8 @@
 // failure, undoes what it did (removed adds, re-added removals) before it
 // answers.
 //
-// Versions: a program's version starts at >= 1 and only increases; the same
+// Versions: a program's version starts at >= 1 and only increases (but for
+// a rollback, which names the version it undoes in if_version); the same
 // version with the same statements is idempotent (nothing changes), with
 // other statements kFailedPrecondition. `if_version` (when given) must equal
 // the installed version, 0 meaning "not installed": optimistic concurrency
@@ -107,6 +108,9 @@ struct ApplyProgramArgs {
   std::string text;
   std::string source;  // names the text in messages; default: the name
   bool dry_run = false;
+  // Undoing a newer version: `version` may be below the installed one;
+  // requires if_version.
+  bool rollback = false;
 };
 
 struct ApplyProgramOutcome {

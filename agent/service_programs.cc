@@ -116,6 +116,7 @@ grpc::Status AgentService::ApplyProgram(grpc::ServerContext*,
     args.text = request->program();
     args.source = request->source();
     args.dry_run = request->dry_run();
+    args.rollback = request->rollback();
     Result<ApplyProgramOutcome> outcome = programs_.Apply(args);
     if (!outcome.ok()) return ToGrpcStatus(outcome.status());
     if (!outcome->errors.empty() && !args.dry_run) {

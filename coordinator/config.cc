@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "agent/host_port.h"
@@ -318,6 +319,23 @@ Status ValidateConfig(const CoordinatorConfig& config) {
   ErrorReport report;
   Validate(config, report);
   return report.empty() ? Status::Ok() : report.ToStatus(config.source);
+}
+
+Status CheckSelectorLabels(const HostSelector& selector,
+                           const std::vector<AgentEntry>& agents) {
+  std::set<std::string> known;
+  for (const AgentEntry& a : agents) {
+    for (const auto& [key, value] : a.labels) known.insert(key);
+  }
+  for (const std::string& key : selector.keys()) {
+    if (key == kHostKey || known.contains(key)) continue;
+    std::vector<std::string> names(known.begin(), known.end());
+    names.insert(names.begin(), std::string(kHostKey));
+    return Status::InvalidArgument("no agent has a label " + Quoted(key) +
+                                   DidYouMean(key, names) +
+                                   " (keys: " + agent::NameList(names) + ")");
+  }
+  return Status::Ok();
 }
 
 }  // namespace loupe::coordinator

@@ -55,8 +55,9 @@ struct CoordinatorConfig {
   std::string name;  // in snapshot ids and logs; default: the host name
   std::string listen = "127.0.0.1:7700";          // gRPC; loopback for now
   std::string metrics_listen = "127.0.0.1:9471";  // /metrics; "": off
-  // The coordinator's state (created 0750 at start): snapshots/ is the
-  // journal of coordinator/snapshot_store.h.
+  // The coordinator's state, created 0750 when missing: programs/ (see
+  // coordinator/program_store.h) and snapshots/ (the journal of
+  // coordinator/snapshot_store.h).
   std::string state_directory = "/var/lib/loupe-coordinator";
   std::string log_level = "info";
   // Each agent's Health is asked every health_interval with a deadline of
@@ -103,6 +104,14 @@ bool IsLoopbackHostPort(std::string_view host_port);
 // "2 agents, listen 127.0.0.1:7700, metrics 127.0.0.1:9471, ..." -- what
 // --check prints: what the daemon would run.
 std::string Describe(const CoordinatorConfig& config);
+
+// Whether every key `selector` names is "host" or a label some of `agents`
+// has: else kInvalidArgument, "no agent has a label 'rak'; did you mean
+// 'rack'? (keys: host, rack, role)" -- a typo would select nothing
+// silently. For every selector the coordinator takes (ListAgents, a
+// program's `on`).
+Status CheckSelectorLabels(const HostSelector& selector,
+                           const std::vector<AgentEntry>& agents);
 
 }  // namespace loupe::coordinator
 

@@ -1,8 +1,7 @@
 #include "coordinator/coordinator.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,22 +35,24 @@ Coordinator::Coordinator(const CoordinatorConfig& config)
 Coordinator::~Coordinator() { Stop(); }
 
 Status Coordinator::StartParts() {
-  // 0. The state directory: what a previous run left is read before
+  // 0. The desired state: a state directory that cannot be made or read
+  // stops the start before anything runs.
+  Result<std::unique_ptr<ProgramStore>> store =
+      ProgramStore::Open(config_.state_directory);
+  if (!store.ok()) return store.status();
+  program_store_ = std::move(*store);
+  Log(LogLevel::kInfo,
+      "desired state in " + program_store_->directory() + ": " +
+          std::to_string(program_store_->List().size()) + " programs");
+
+  // The snapshot journal: what a previous run left is read before
   // anything is served.
-  if (::mkdir(config_.state_directory.c_str(), 0750) != 0 && errno != EEXIST) {
-    return Status::Unavailable(
-        Status::FromErrno(
-            "cannot create the state directory " + config_.state_directory,
-            errno)
-            .message() +
-        " (create its parent, or set [coordinator] state_directory)");
-  }
-  SnapshotStoreOptions store;
-  store.coordinator_name = config_.name;
-  store.directory = config_.state_directory + "/snapshots";
+  SnapshotStoreOptions journal;
+  journal.coordinator_name = config_.name;
+  journal.directory = config_.state_directory + "/snapshots";
   JournalRecovery recovery;
   Result<std::unique_ptr<SnapshotStore>> opened =
-      SnapshotStore::Open(store, &recovery);
+      SnapshotStore::Open(journal, &recovery);
   if (!opened.ok()) return opened.status();
   snapshots_ = std::move(*opened);
   for (const std::string& u : recovery.unreadable) {
@@ -67,6 +68,15 @@ Status Coordinator::StartParts() {
   pool_ = std::make_unique<AgentPool>(config_.agents, options);
   service_ = std::make_unique<CoordinatorService>(pool_.get(), snapshots_.get(),
                                                   config_.name);
+  ProgramManagerOptions program_options;
+  if (const char* pause =
+          std::getenv("LOUPE_COORDINATOR_TEST_PAUSE_BEFORE_APPLY_MS")) {
+    program_options.pause_before_apply =
+        std::chrono::milliseconds(std::strtoul(pause, nullptr, 10));
+  }
+  programs_ = std::make_unique<ProgramManager>(
+      pool_.get(), program_store_.get(), program_options);
+  service_->SetPrograms(programs_.get());
   // Snapshots a previous run had not finished, or that expired while it
   // was down: released on their hosts (a prepared cap lifts by itself at
   // lease end anyway).
@@ -118,11 +128,14 @@ void Coordinator::Stop() {
     server_.reset();
   }
   if (metrics_ != nullptr) metrics_->Stop();
+  if (programs_ != nullptr) programs_->Stop();
   if (pool_ != nullptr) pool_->Stop();
   metrics_.reset();
   service_.reset();
+  programs_.reset();
   pool_.reset();
   snapshots_.reset();
+  program_store_.reset();
 }
 
 std::string Coordinator::Summary() const {

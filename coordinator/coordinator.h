@@ -1,8 +1,11 @@
 // Coordinator: the running loupe-coordinator -- its AgentPool (a channel
 // per agent and the health poller), the gRPC service loupe.v1.Coordinator
 // with the standard health service and reflection (agent/rpc_server.h),
-// and /metrics (agent/metrics_server.h, coordinator/metrics.h); its state
-// directory (created 0750; snapshots/ holds the SnapshotStore's journal).
+// /metrics (agent/metrics_server.h, coordinator/metrics.h), its programs:
+// the desired state in the state directory (coordinator/program_store.h)
+// and the ProgramManager with its reconciler (coordinator/program_manager.h),
+// and its distributed snapshots (snapshots/ of the state directory holds
+// the SnapshotStore's journal).
 //
 // Start and Stop on one thread (main's); the parts run on their own
 // threads. Stop is bounded: the gRPC server gets 2 s to finish calls, the
@@ -19,6 +22,8 @@
 #include "agent/metrics_server.h"
 #include "coordinator/agent_pool.h"
 #include "coordinator/config.h"
+#include "coordinator/program_manager.h"
+#include "coordinator/program_store.h"
 #include "coordinator/service.h"
 #include "coordinator/snapshot_store.h"
 #include "multilog/status.h"
@@ -50,6 +55,8 @@ class Coordinator {
   const std::chrono::steady_clock::time_point started_;
   std::unique_ptr<AgentPool> pool_;
   std::unique_ptr<SnapshotStore> snapshots_;
+  std::unique_ptr<ProgramStore> program_store_;
+  std::unique_ptr<ProgramManager> programs_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<agent::MetricsServer> metrics_;

@@ -1,16 +1,16 @@
 // loupe-coordinator: the fleet's daemon. It knows its agents (a static
 // list in the configuration), asks each one's Health every second, and
 // serves loupe.v1.Coordinator (coordinator/proto/coordinator.proto: Health,
-// ListAgents with host selectors, distributed atomic snapshots, merged
-// GetAggregate and GetTopK) with gRPC health and reflection, and /metrics.
-// See coordinator/coordinator.h for what runs and config/coordinator.toml
-// for the configuration. Programs, the other network-wide queries and
-// alert fan-in come with later slices of the coordinator issue. It links
-// only DPDK-free libraries.
+// ListAgents with host selectors, programs across the agents, distributed
+// atomic snapshots, merged network-wide queries) with gRPC health and
+// reflection, and /metrics. See coordinator/coordinator.h for what runs and
+// config/coordinator.toml for the configuration. Alert fan-in comes with a
+// later slice of the coordinator issue. It links only DPDK-free libraries.
 //
 // Exit status:
 //   0  a clean stop on SIGINT/SIGTERM, a valid --check, --help, --version
-//   1  start-up failed (a taken port: one line on stderr says which)
+//   1  start-up failed (a taken port, a state directory it cannot create:
+//      one line on stderr says which)
 //   2  bad usage, or a configuration that cannot be read or is invalid
 //      (every error, each with file:line: key)
 #include <pthread.h>
@@ -46,11 +46,12 @@ int Main(int argc, char** argv) {
       "loupe-coordinator: the fleet's daemon. Polls the health of the agents "
       "its configuration lists and serves loupe.v1.Coordinator over gRPC "
       "(Health, ListAgents with host selectors such as "
-      "\"host=hv[1-8],rack=r2\"; distributed atomic snapshots, journaled "
-      "in the state directory; GetAggregate and GetTopK merged across "
-      "agents) and Prometheus /metrics.\nPrograms, the other network-wide "
-      "queries and alert fan-in are not there yet.\nStops on SIGINT/SIGTERM "
-      "within a few seconds, exit 0.",
+      "\"host=hv[1-8],rack=r2\"; programs applied to the agents all or "
+      "nothing, kept in the state directory and reconciled; distributed "
+      "atomic snapshots, journaled there too; GetAggregate, GetTopK, "
+      "GetGroupBy, ExecuteFilter, QueryFilter and Stats merged across "
+      "agents) and Prometheus /metrics.\nStops on SIGINT/SIGTERM within a "
+      "few seconds, exit 0.",
       "loupe-coordinator"};
   app.set_version_flag("--version", "loupe-coordinator " LOUPE_VERSION);
   app.footer(
@@ -75,8 +76,9 @@ int Main(int argc, char** argv) {
       "[coordinator] metrics_listen)");
   auto* o_state = app.add_option("--state-directory", state_directory,
                                  "Absolute path of the coordinator's state "
-                                 "(snapshot journal; overrides "
-                                 "[coordinator] state_directory)");
+                                 "(programs, snapshot journal; created 0750 "
+                                 "when missing; overrides [coordinator] "
+                                 "state_directory)");
   auto* o_name = app.add_option("--name", name,
                                 "The coordinator's name (overrides "
                                 "[coordinator] name)");

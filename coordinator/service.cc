@@ -6,6 +6,7 @@
 #include "agent/grpc_status.h"
 #include "agent/time_text.h"
 #include "agent/toml_reader.h"
+#include "coordinator/program_manager.h"
 #include "multilog/ascii.h"
 #include "multilog/did_you_mean.h"
 
@@ -52,7 +53,9 @@ grpc::Status CoordinatorService::ListAgents(
   const uint64_t now = NowNs();
   uint32_t up = 0, down = 0, unknown = 0;
   for (const AgentStatus& a : *selected) {
-    ToProto(a, now, response->add_agents());
+    v1::AgentInfo* info = response->add_agents();
+    ToProto(a, now, info);
+    if (programs_ != nullptr) programs_->FillAgentInfo(a.entry.name, info);
     up += a.state == AgentState::kUp;
     down += a.state == AgentState::kDown;
     unknown += a.state == AgentState::kUnknown;
@@ -140,18 +143,9 @@ Result<std::vector<AgentStatus>> SelectAgents(std::vector<AgentStatus> agents,
                                               const std::string& selector) {
   Result<HostSelector> parsed = HostSelector::Parse(selector);
   if (!parsed.ok()) return parsed.status();
-  std::set<std::string> known;
-  for (const AgentStatus& a : agents) {
-    for (const auto& [key, value] : a.entry.labels) known.insert(key);
-  }
-  for (const std::string& key : parsed->keys()) {
-    if (key == kHostKey || known.contains(key)) continue;
-    std::vector<std::string> names(known.begin(), known.end());
-    names.insert(names.begin(), std::string(kHostKey));
-    return Status::InvalidArgument("no agent has a label " + Quoted(key) +
-                                   DidYouMean(key, names) +
-                                   " (keys: " + agent::NameList(names) + ")");
-  }
+  std::vector<AgentEntry> entries;
+  for (const AgentStatus& a : agents) entries.push_back(a.entry);
+  if (Status s = CheckSelectorLabels(*parsed, entries); !s.ok()) return s;
   std::vector<AgentStatus> out;
   for (AgentStatus& a : agents) {
     if (parsed->Matches(a.entry.name, a.entry.labels)) {

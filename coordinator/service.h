@@ -35,6 +35,7 @@ inline constexpr std::chrono::milliseconds kReleaseTimeout{1000};
 // A network-wide query's deadline per round: FleetQuery.timeout_ms.
 inline constexpr uint32_t kDefaultQueryTimeoutMs = 5000;
 inline constexpr uint32_t kMaxQueryTimeoutMs = 60'000;
+class ProgramManager;  // Programs: coordinator/program_manager.h
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
@@ -100,6 +101,23 @@ class CoordinatorService final : public v1::Coordinator::Service {
   std::vector<FleetAgent> AgentsNamed(
       const std::vector<std::string>& names) const;
 
+  // Programs (coordinator/service_programs.cc over the ProgramManager,
+  // coordinator/program_manager.h): UNAVAILABLE until SetPrograms. The
+  // manager must outlive the service.
+  void SetPrograms(ProgramManager* programs) { programs_ = programs; }
+  grpc::Status ApplyProgram(grpc::ServerContext* context,
+                            const v1::FleetApplyProgramRequest* request,
+                            v1::FleetApplyProgramResponse* response) override;
+  grpc::Status DiffProgram(grpc::ServerContext* context,
+                           const v1::FleetDiffProgramRequest* request,
+                           v1::FleetApplyProgramResponse* response) override;
+  grpc::Status ListPrograms(grpc::ServerContext* context,
+                            const v1::FleetListProgramsRequest* request,
+                            v1::FleetListProgramsResponse* response) override;
+  grpc::Status RemoveProgram(grpc::ServerContext* context,
+                             const v1::FleetRemoveProgramRequest* request,
+                             v1::FleetApplyProgramResponse* response) override;
+
  private:
   // Where a fleet call goes: the agents to call and the selected ones
   // left out ("name: why"), at most a snapshot's committed hosts.
@@ -128,6 +146,7 @@ class CoordinatorService final : public v1::Coordinator::Service {
   const std::chrono::steady_clock::time_point started_;
   const uint64_t start_time_ns_;
   std::atomic<bool> shutting_down_{false};
+  ProgramManager* programs_ = nullptr;  // Programs
 };
 
 // A network-wide answer's common fields: `excluded` hosts, partial (when

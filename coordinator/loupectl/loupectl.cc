@@ -1,5 +1,5 @@
 // loupectl: the operator's command-line client of loupe-agent (and, for
-// `agents`, of loupe-coordinator: --coordinator). One
+// `agents` and, with --coordinator, `program`, of loupe-coordinator). One
 // subcommand per RPC of agent/proto/loupe.proto (a few RPCs share one:
 // `append` picks Append, AppendBatch or AppendStream by size; `alerts` is
 // GetAlerts, or SubscribeAlerts with --follow; `aggregate get` is
@@ -22,6 +22,7 @@
 #include "coordinator/loupectl/breakdown_command.h"
 #include "coordinator/loupectl/control_command.h"
 #include "coordinator/loupectl/fleet_command.h"
+#include "coordinator/loupectl/fleet_program_command.h"
 #include "coordinator/loupectl/interrupt.h"
 #include "coordinator/loupectl/loupectl_commands.h"
 #include "coordinator/loupectl/program_command.h"
@@ -55,7 +56,8 @@ struct Cli {
       "loupectl: the operator's client of loupe-agent, over its gRPC API.\n"
       "Manages multilogs and their indexes, filters, aggregates and "
       "triggers;\nappends, reads and queries records; shows alerts, counters "
-      "and a live view;\nlists the agents of a loupe-coordinator (agents).",
+      "and a live view;\nlists the agents of a loupe-coordinator (agents) "
+      "and, with --coordinator,\napplies programs across them (program).",
       "loupectl"};
   CommandArgs args;
   ProgramArgs program;  // program apply|diff|remove|list
@@ -422,7 +424,9 @@ void BuildCli(Cli& cli) {
       ->envname("LOUPE_AGENT")
       ->capture_default_str();
   app.add_option("--coordinator", a.coordinator,
-                 "The coordinator's gRPC address (for agents and fleet)")
+                 "The coordinator's gRPC address, for `agents` and `fleet`; "
+                 "when given (or LOUPE_COORDINATOR is set), `program` "
+                 "commands go to the coordinator instead of --agent")
       ->type_name("HOST:PORT")
       ->envname("LOUPE_COORDINATOR")
       ->capture_default_str();
@@ -715,11 +719,24 @@ void BuildCli(Cli& cli) {
       ->excludes("--follow");
 
   AddSnapshotCommands(cli, &app);
-  // program (issue 13, section 2)
+  // program (issue 13, section 2; with --coordinator, issue 14:
+  // coordinator/loupectl/fleet_program_command.h)
   CLI::App* program = Group(
       &app, "program",
       "Apply, diff, remove and list programs: named, versioned sets of "
-      "indexes, filters, aggregates and triggers, installed all or nothing");
+      "indexes, filters, aggregates and triggers, installed all or nothing "
+      "(with --coordinator: across the coordinator's agents)");
+  program->footer(Wrap(
+      "With --coordinator (or LOUPE_COORDINATOR), every program command "
+      "goes to the coordinator: a [[multilog]] section may then hold `on = "
+      "\"SELECTOR\"` (default: every agent); apply dry-runs on every "
+      "selected agent first and changes nothing anywhere if one refuses or "
+      "cannot be reached, then applies, rolling back the agents that applied "
+      "if another fails; diff is that dry run; remove takes the program off "
+      "every agent it went to; list shows the desired programs and each "
+      "agent's installed version. The coordinator keeps the desired "
+      "programs and brings agents that restart or diverge back to them.\n\n" +
+      std::string(kGlobalFooter)));
   ProgramArgs& p = cli.program;
   for (const bool dry_run : {false, true}) {
     CLI::App* apply = Leaf(
@@ -728,10 +745,19 @@ void BuildCli(Cli& cli) {
                   "problem (a dry run)"
                 : "Install a program file all or nothing; a new version "
                   "applies only the difference",
-        [&p, dry_run](Session& s) { return ProgramApply(s, p, dry_run); },
+        [&p, dry_run](Session& s) {
+          return s.args().coordinator_given ? FleetProgramApply(s, p, dry_run)
+                                            : ProgramApply(s, p, dry_run);
+        },
         "FILE holds [[multilog]] sections (config/README.md). Unchanged "
         "statements keep their objects and data; --if-version makes the "
-        "call fail unless that version (0: none) is installed.");
+        "call fail unless that version (0: none) is installed (with "
+        "--coordinator: is the coordinator's desired version). With "
+        "--coordinator, each section may hold on = \"SELECTOR\" (such as "
+        "\"rack=r2\"), and the answer lists every agent; exit 1 unless "
+        "every agent applied it (apply) or would (diff). The coordinator "
+        "gives each of its rounds of calls (list, dry run, apply, rollback) "
+        "5 s: raise --timeout for a slow fleet.");
     apply->add_option("file", p.file, "The program file")
         ->type_name("FILE")
         ->required();
@@ -748,16 +774,28 @@ void BuildCli(Cli& cli) {
   }
   CLI::App* program_remove =
       Leaf(cli, program, "remove", "Remove a program and every object it owns",
-           [&p](Session& s) { return ProgramRemove(s, p); });
+           [&p](Session& s) {
+             return s.args().coordinator_given ? FleetProgramRemove(s, p)
+                                               : ProgramRemove(s, p);
+           });
   AddNameArgument(program_remove, p.name, "Its name");
   program_remove
       ->add_option("--if-version", p.if_version,
                    "Only if this version is installed now")
       ->type_name("V");
-  Leaf(cli, program, "list", "List the installed programs",
-       [&p](Session& s) { return ProgramList(s, p); })
-      ->add_option("name", p.name, "Only this one")
-      ->type_name("NAME");
+  CLI::App* program_list = Leaf(
+      cli, program, "list",
+      "List the installed programs (with --coordinator: the desired ones and "
+      "each agent's installed version)",
+      [&p](Session& s) {
+        return s.args().coordinator_given ? FleetProgramList(s, p)
+                                          : ProgramList(s, p);
+      });
+  program_list->add_option("name", p.name, "Only this one")->type_name("NAME");
+  program_list
+      ->add_option("--selector,--hosts", a.selector,
+                   "With --coordinator: only these agents (default: all)")
+      ->type_name("SELECTOR");
 
   // The coordinator (issue 14): coordinator/loupectl/agents_command.h and
   // fleet_command.h.
@@ -901,6 +939,8 @@ int Main(int argc, char** argv) {
   CommandArgs& a = cli.args;
   a.multilog_given = cli.app.get_option("--multilog")->count() > 0 ||
                      std::getenv("LOUPE_MULTILOG") != nullptr;
+  a.coordinator_given = cli.app.get_option("--coordinator")->count() > 0 ||
+                        std::getenv("LOUPE_COORDINATOR") != nullptr;
   Session session(a, cli.command);
   if (Result<uint64_t> t = ParseDurationNs(a.timeout); !t.ok() || *t == 0) {
     return session.Usage("--timeout: " + (t.ok() ? std::string("must be > 0")

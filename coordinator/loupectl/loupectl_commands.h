@@ -42,6 +42,7 @@ struct CommandArgs {
   // Global.
   std::string agent = "127.0.0.1:7070";
   std::string coordinator = "127.0.0.1:7700";  // --coordinator
+  bool coordinator_given = false;              // program commands go to it
   std::string timeout = "5s";
   bool json = false;
   std::string multilog = "packets";

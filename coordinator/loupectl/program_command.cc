@@ -9,7 +9,6 @@
 #include "coordinator/loupectl/table.h"
 
 namespace loupe::ctl {
-namespace {
 
 Result<std::string> ReadProgramFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -27,6 +26,8 @@ Result<std::string> ReadProgramFile(const std::string& path) {
   if (in.bad()) return Status::IoError("cannot read program file " + path);
   return text;
 }
+
+namespace {
 
 std::string_view Sign(v1::ProgramAction action) {
   switch (action) {

@@ -29,6 +29,9 @@ struct ProgramArgs {
 // The client's bound on a program file, as the agent's.
 inline constexpr size_t kMaxProgramFileBytes = 1 << 20;
 
+// The text of a program file, at most kMaxProgramFileBytes.
+Result<std::string> ReadProgramFile(const std::string& path);
+
 // An ApplyProgram answer as text: a headline, then one line per change
 // ("+ filter https on flows (line 7)"), or the problems, one a line.
 std::string ProgramChangesText(const std::string& name, uint64_t version,

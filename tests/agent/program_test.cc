@@ -397,6 +397,45 @@ TEST_F(ProgramTest, VersionsAndIfVersion) {
   EXPECT_EQ(RemoveProgram("web").error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// A coordinator undoing its apply (issue 14) goes back to the older
+// version's statements, and only with the if_version it undoes.
+TEST_F(ProgramTest, RollbackReturnsToAnOlderVersionOnlyWithIfVersion) {
+  ASSERT_TRUE(Apply("web", 1, kWebV1).ok());
+  const std::vector<std::string> v1_listing = Listing();
+  ASSERT_TRUE(Apply("web", 2, kWebV2, /*if_version=*/1).ok());
+  ASSERT_NE(Listing(), v1_listing);
+  auto rollback = [&](std::optional<uint64_t> if_version) {
+    v1::ApplyProgramRequest req;
+    req.set_name("web");
+    req.set_version(1);
+    req.set_program(kWebV1);
+    req.set_rollback(true);
+    if (if_version.has_value()) req.set_if_version(*if_version);
+    v1::ApplyProgramResponse resp;
+    grpc::ClientContext ctx;
+    return stub_->ApplyProgram(&ctx, req, &resp);
+  };
+  grpc::Status s = rollback(std::nullopt);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("needs if_version"));
+  EXPECT_EQ(rollback(1).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  s = rollback(2);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ListProgramsRequest list_req;
+  list_req.set_name("web");
+  v1::ListProgramsResponse list;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->ListPrograms(&ctx, list_req, &list).ok());
+  ASSERT_EQ(list.programs_size(), 1);
+  EXPECT_EQ(list.programs(0).version(), 1u);
+  // tls is v1's again, big is gone.
+  const std::vector<v1::ControlObject> objects = Objects();
+  EXPECT_EQ(Find(objects, v1::CONTROL_KIND_FILTER, "big"), nullptr);
+  const v1::ControlObject* tls = Find(objects, v1::CONTROL_KIND_FILTER, "tls");
+  ASSERT_NE(tls, nullptr);
+  EXPECT_EQ(tls->statement().expression(), "port == 443");
+}
+
 TEST_F(ProgramTest, OversizedProgramIsRefused) {
   std::string text = kWebV1;
   text += "# " + std::string(kMaxProgramTextBytes, 'x') + "\n";
