@@ -67,6 +67,8 @@ Status Coordinator::StartParts() {
   pool_ = std::make_unique<AgentPool>(config_.agents, options);
   service_ = std::make_unique<CoordinatorService>(pool_.get(), snapshots_.get(),
                                                   config_.name);
+  if (Status s = StartAlertFanIn(); !s.ok()) return s;
+  service_->set_alert_fan_in(alert_fan_in_.get());
   // Snapshots a previous run had not finished, or that expired while it
   // was down: released on their hosts (a prepared cap lifts by itself at
   // lease end anyway).
@@ -118,11 +120,47 @@ void Coordinator::Stop() {
     server_.reset();
   }
   if (metrics_ != nullptr) metrics_->Stop();
+  // Before the pool, whose stubs its streams use.
+  if (alert_fan_in_ != nullptr) alert_fan_in_->Stop();
   if (pool_ != nullptr) pool_->Stop();
   metrics_.reset();
   service_.reset();
+  alert_fan_in_.reset();
   pool_.reset();
   snapshots_.reset();
+}
+
+Status Coordinator::StartAlertFanIn() {
+  const std::string directory = config_.state_directory + "/alerts";
+  if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::Unavailable(
+        Status::FromErrno("cannot create " + directory, errno).message() +
+        " (the alert fan-in keeps its cursors there)");
+  }
+  std::vector<std::unique_ptr<agent::AlertSink>> sinks;
+  for (const agent::AlertSinkConfig& c : config_.alert_sinks) {
+    Result<std::unique_ptr<agent::AlertSink>> sink =
+        agent::MakeSink(agent::ToSinkConfig(c), config_.name);
+    if (!sink.ok()) {
+      return sink.status().Annotate(config_.source + ":" +
+                                    std::to_string(c.line));
+    }
+    sinks.push_back(std::move(*sink));
+  }
+  agent::DispatcherOptions dispatcher;
+  dispatcher.queue_capacity = config_.alert_queue;
+  dispatcher.drain_timeout = kAlertDrainTimeout;
+  FanInOptions options;
+  options.cursor_file = directory + "/cursors";
+  Result<std::unique_ptr<AlertFanIn>> fan_in = AlertFanIn::Start(
+      pool_.get(), std::move(sinks), std::move(dispatcher), options);
+  if (!fan_in.ok()) return fan_in.status();
+  alert_fan_in_ = std::move(*fan_in);
+  Log(LogLevel::kInfo,
+      "alert fan-in: following " + std::to_string(config_.agents.size()) +
+          " agents into " + std::to_string(config_.alert_sinks.size()) +
+          " sinks; cursors in " + options.cursor_file);
+  return Status::Ok();
 }
 
 std::string Coordinator::Summary() const {
@@ -155,6 +193,10 @@ std::string Coordinator::RenderMetricsText() const {
   in.snapshots_open = snapshots_->open();
   in.snapshots_committed = snapshots_->created();
   in.snapshots_aborted = snapshots_->aborted();
+  if (alert_fan_in_ != nullptr) {
+    in.alert_agents = alert_fan_in_->stats();
+    in.alert_sinks = alert_fan_in_->sink_stats();
+  }
   return RenderCoordinatorMetrics(in);
 }
 

@@ -2,11 +2,14 @@
 // per agent and the health poller), the gRPC service loupe.v1.Coordinator
 // with the standard health service and reflection (agent/rpc_server.h),
 // and /metrics (agent/metrics_server.h, coordinator/metrics.h); its state
-// directory (created 0750; snapshots/ holds the SnapshotStore's journal).
+// directory (created 0750; snapshots/ holds the SnapshotStore's journal,
+// alerts/ the alert fan-in's cursors); and the alert fan-in
+// (coordinator/alert_fan_in.h) into the [alerts] sinks.
 //
 // Start and Stop on one thread (main's); the parts run on their own
 // threads. Stop is bounded: the gRPC server gets 2 s to finish calls, the
-// poller about its health timeout + 1 s.
+// poller about its health timeout + 1 s, the alert fan-in its sinks' drain
+// (kAlertDrainTimeout) plus a delivery in progress.
 #ifndef LOUPE_COORDINATOR_COORDINATOR_H_
 #define LOUPE_COORDINATOR_COORDINATOR_H_
 
@@ -18,12 +21,16 @@
 
 #include "agent/metrics_server.h"
 #include "coordinator/agent_pool.h"
+#include "coordinator/alert_fan_in.h"
 #include "coordinator/config.h"
 #include "coordinator/service.h"
 #include "coordinator/snapshot_store.h"
 #include "multilog/status.h"
 
 namespace loupe::coordinator {
+
+// How long Stop lets the alert sinks deliver what is queued.
+inline constexpr std::chrono::milliseconds kAlertDrainTimeout{3000};
 
 class Coordinator {
  public:
@@ -38,18 +45,22 @@ class Coordinator {
   void Stop();  // idempotent
 
   int grpc_port() const { return grpc_port_; }
+  // The alert fan-in (its counters and cursors); null before Start.
+  const AlertFanIn* alert_fan_in() const { return alert_fan_in_.get(); }
   // One line on the agents' states, for the log.
   std::string Summary() const;
 
  private:
   explicit Coordinator(const CoordinatorConfig& config);
   Status StartParts();
+  Status StartAlertFanIn();
   std::string RenderMetricsText() const;
 
   const CoordinatorConfig config_;
   const std::chrono::steady_clock::time_point started_;
   std::unique_ptr<AgentPool> pool_;
   std::unique_ptr<SnapshotStore> snapshots_;
+  std::unique_ptr<AlertFanIn> alert_fan_in_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<agent::MetricsServer> metrics_;

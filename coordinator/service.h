@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "coordinator/agent_pool.h"
+#include "coordinator/alert_fan_in.h"
 #include "coordinator/fleet/fleet_snapshot.h"
 #include "coordinator/host_selector.h"
 #include "coordinator/proto/coordinator.grpc.pb.h"
@@ -74,6 +75,18 @@ class CoordinatorService final : public v1::Coordinator::Service {
                        const v1::FleetTopKRequest* request,
                        v1::FleetTopKResponse* response) override;
 
+  // Alerts (service_alerts.cc): GetAlerts fans out to the selected agents
+  // and merges by time under one limit; SubscribeAlerts follows the fan-in
+  // set here (before the server starts; without one it is UNAVAILABLE).
+  void set_alert_fan_in(AlertFanIn* fan_in) { alert_fan_in_ = fan_in; }
+  grpc::Status GetAlerts(grpc::ServerContext* context,
+                         const v1::FleetAlertsRequest* request,
+                         v1::FleetAlertsResponse* response) override;
+  grpc::Status SubscribeAlerts(
+      grpc::ServerContext* context,
+      const v1::FleetSubscribeAlertsRequest* request,
+      grpc::ServerWriter<v1::FleetAlertEvent>* writer) override;
+
   // Releases `snapshot` on its hosts (all but the excluded: an unfinished
   // one's hosts may hold it prepared), each within kReleaseTimeout; the
   // failures, "name: CODE: message". Also used at start for what a
@@ -106,6 +119,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
   const std::chrono::steady_clock::time_point started_;
   const uint64_t start_time_ns_;
   std::atomic<bool> shutting_down_{false};
+  // Alerts
+  AlertFanIn* alert_fan_in_ = nullptr;
 };
 
 // The agents `selector` picks, in order: INVALID_ARGUMENT for a selector
