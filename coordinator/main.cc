@@ -46,8 +46,11 @@ int Main(int argc, char** argv) {
       "(Health, ListAgents with host selectors such as "
       "\"host=hv[1-8],rack=r2\"; distributed atomic snapshots, journaled "
       "in the state directory; GetAggregate and GetTopK merged across "
-      "agents) and Prometheus /metrics.\nPrograms, the other network-wide "
-      "queries and alert fan-in are not there yet.\nStops on SIGINT/SIGTERM "
+      "agents; GetAlerts and SubscribeAlerts) and Prometheus /metrics.\n"
+      "Alert fan-in: follows every agent's alert stream from cursors kept "
+      "in the state directory and delivers each alert once to the [alerts] "
+      "sinks (jsonl, syslog, Alertmanager).\nPrograms and the other "
+      "network-wide queries are not there yet.\nStops on SIGINT/SIGTERM "
       "within a few seconds, exit 0.",
       "loupe-coordinator"};
   app.set_version_flag("--version", "loupe-coordinator " LOUPE_VERSION);
@@ -73,7 +76,8 @@ int Main(int argc, char** argv) {
       "[coordinator] metrics_listen)");
   auto* o_state = app.add_option("--state-directory", state_directory,
                                  "Absolute path of the coordinator's state "
-                                 "(snapshot journal; overrides "
+                                 "(snapshot journal, alert cursors; "
+                                 "overrides "
                                  "[coordinator] state_directory)");
   auto* o_name = app.add_option("--name", name,
                                 "The coordinator's name (overrides "
