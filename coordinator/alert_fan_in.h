@@ -21,6 +21,10 @@
 // cursors, and takes every stored alert of multilogs it has no cursor for.
 // An alert at or before its multilog's cursor is skipped (counted as a
 // duplicate), so each alert goes to the sinks once per cursor position.
+// (So a multilog the fan-in has taken no alert from yet -- one that was
+// quiet since the coordinator first followed its agent -- is replayed from
+// its first stored alert by the next stream: its older alerts reach the
+// sinks once then.)
 //
 // Push-back: while some sink's queue is full, the fan-in stops reading the
 // streams (gRPC flow control then holds the agents' writers, and the alerts

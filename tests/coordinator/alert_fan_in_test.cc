@@ -430,6 +430,47 @@ TEST_F(AlertFanInTest, AnAgentThatComesBackIsFollowedAgain) {
   EXPECT_TRUE(restarted);
 }
 
+// A subscriber that does not read loses what overflows its queue, told by
+// count, while the fan-in goes on taking every alert.
+TEST_F(AlertFanInTest, ASlowSubscriberLosesAlertsCountedNeverBlocking) {
+  std::vector<AgentEntry> entries;
+  for (int i = 0; i < kAgents; ++i) {
+    AgentEntry e;
+    e.name = "hv" + std::to_string(i);
+    e.address = agents_[i]->target();
+    entries.push_back(e);
+  }
+  AgentPool pool(entries, PoolOptions{});
+  FanInOptions options;
+  options.subscriber_queue = 2;
+  Result<std::unique_ptr<AlertFanIn>> fan_in =
+      AlertFanIn::Start(&pool, {}, agent::DispatcherOptions{}, options);
+  ASSERT_TRUE(fan_in.ok()) << fan_in.status().ToString();
+  const auto deadline = Clock::now() + 10s;
+  for (bool synced = false; !synced;) {
+    synced = true;
+    for (const FanInAgentStats& s : (*fan_in)->stats()) {
+      synced = synced && s.synced;
+    }
+    ASSERT_LT(Clock::now(), deadline);
+    std::this_thread::sleep_for(10ms);
+  }
+  auto sub = (*fan_in)->Subscribe(FanInFilter{});
+  ASSERT_TRUE(sub.ok());
+  FeedAll(400ms);
+  std::this_thread::sleep_for(300ms);
+  const size_t raised = AgentKeys().size();
+  uint64_t received = 0;
+  for (const FanInAgentStats& s : (*fan_in)->stats()) received += s.received;
+  EXPECT_EQ(received, raised) << "the fan-in took every alert";
+  uint64_t lost = 0;
+  const std::vector<FannedAlert> got = (*sub)->Take(10ms, &lost);
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.size() + lost, raised) << "every other one counted lost";
+  sub->reset();
+  (*fan_in)->Stop();
+}
+
 TEST(AlertCursorFileTest, FormatAndParse) {
   AlertFanIn::CursorState state;
   state.known = {"hv1", "hv2"};
@@ -451,6 +492,51 @@ TEST(AlertCursorFileTest, FormatAndParse) {
   EXPECT_THAT(bad.status().message(), HasSubstr("line 2: expected"));
   EXPECT_FALSE(AlertFanIn::ParseCursors("something else\n").ok());
   EXPECT_FALSE(AlertFanIn::ParseCursors("").ok());
+}
+
+TEST(AlertFanInLimitsTest, SubscribersAreBoundedAndClosedAtStop) {
+  AgentPool pool({}, PoolOptions{});
+  FanInOptions options;
+  options.max_subscribers = 3;
+  Result<std::unique_ptr<AlertFanIn>> fan_in =
+      AlertFanIn::Start(&pool, {}, agent::DispatcherOptions{}, options);
+  ASSERT_TRUE(fan_in.ok()) << fan_in.status().ToString();
+  std::vector<std::unique_ptr<FanInSubscription>> subs;
+  for (int i = 0; i < 3; ++i) {
+    auto s = (*fan_in)->Subscribe(FanInFilter{});
+    ASSERT_TRUE(s.ok());
+    subs.push_back(std::move(*s));
+  }
+  auto refused = (*fan_in)->Subscribe(FanInFilter{});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kResourceExhausted);
+  subs.pop_back();  // one ends: room for another
+  EXPECT_TRUE((*fan_in)->Subscribe(FanInFilter{}).ok());
+  uint64_t lost = 0;
+  const auto start = Clock::now();
+  EXPECT_TRUE(subs[0]->Take(20ms, &lost).empty());
+  EXPECT_GE(Clock::now() - start, 20ms) << "Take waits at most its timeout";
+  (*fan_in)->Stop();
+  EXPECT_TRUE(subs[0]->closed());
+  EXPECT_EQ((*fan_in)->Subscribe(FanInFilter{}).status().code(),
+            Status::Code::kUnavailable);
+  subs.clear();
+}
+
+TEST(AlertFanInLimitsTest, AMalformedCursorFileIsRefusedByName) {
+  char dir[] = "/tmp/loupe-alert-cursors-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/cursors";
+  std::ofstream(file) << "loupe-alert-cursors 1\ncursor hv1\n";
+  AgentPool pool({}, PoolOptions{});
+  FanInOptions options;
+  options.cursor_file = file;
+  Result<std::unique_ptr<AlertFanIn>> fan_in =
+      AlertFanIn::Start(&pool, {}, agent::DispatcherOptions{}, options);
+  ASSERT_FALSE(fan_in.ok());
+  EXPECT_THAT(fan_in.status().message(), HasSubstr(file + ": line 2:"));
+  EXPECT_THAT(fan_in.status().message(), HasSubstr("move it away"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
