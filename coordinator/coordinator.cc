@@ -67,8 +67,6 @@ Status Coordinator::StartParts() {
   pool_ = std::make_unique<AgentPool>(config_.agents, options);
   service_ = std::make_unique<CoordinatorService>(pool_.get(), snapshots_.get(),
                                                   config_.name);
-  if (Status s = StartAlertFanIn(); !s.ok()) return s;
-  service_->set_alert_fan_in(alert_fan_in_.get());
   // Snapshots a previous run had not finished, or that expired while it
   // was down: released on their hosts (a prepared cap lifts by itself at
   // lease end anyway).
@@ -89,6 +87,11 @@ Status Coordinator::StartParts() {
   if (server_ == nullptr) return Status::Unavailable(error);
   Log(LogLevel::kInfo, "gRPC API on " + config_.listen + " (port " +
                            std::to_string(grpc_port_) + ")");
+
+  // The alert fan-in once the port is ours, so that a coordinator that
+  // cannot start delivers nothing.
+  if (Status s = StartAlertFanIn(); !s.ok()) return s;
+  service_->set_alert_fan_in(alert_fan_in_.get());
 
   // 2. /metrics.
   if (!config_.metrics_listen.empty()) {

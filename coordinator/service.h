@@ -77,8 +77,10 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
   // Alerts (service_alerts.cc): GetAlerts fans out to the selected agents
   // and merges by time under one limit; SubscribeAlerts follows the fan-in
-  // set here (before the server starts; without one it is UNAVAILABLE).
-  void set_alert_fan_in(AlertFanIn* fan_in) { alert_fan_in_ = fan_in; }
+  // set here (UNAVAILABLE until it is; it must outlive the server's calls).
+  void set_alert_fan_in(AlertFanIn* fan_in) {
+    alert_fan_in_.store(fan_in, std::memory_order_release);
+  }
   grpc::Status GetAlerts(grpc::ServerContext* context,
                          const v1::FleetAlertsRequest* request,
                          v1::FleetAlertsResponse* response) override;
@@ -120,7 +122,7 @@ class CoordinatorService final : public v1::Coordinator::Service {
   const uint64_t start_time_ns_;
   std::atomic<bool> shutting_down_{false};
   // Alerts
-  AlertFanIn* alert_fan_in_ = nullptr;
+  std::atomic<AlertFanIn*> alert_fan_in_{nullptr};
 };
 
 // The agents `selector` picks, in order: INVALID_ARGUMENT for a selector

@@ -167,9 +167,11 @@ grpc::Status CoordinatorService::SubscribeAlerts(
     const v1::FleetSubscribeAlertsRequest* request,
     grpc::ServerWriter<v1::FleetAlertEvent>* writer) {
   if (shutting_down_.load(std::memory_order_acquire)) return Unavailable();
-  if (alert_fan_in_ == nullptr) {
+  AlertFanIn* fan_in = alert_fan_in_.load(std::memory_order_acquire);
+  if (fan_in == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "this coordinator runs no alert fan-in");
+                        "the alert fan-in is not running yet; retry in a "
+                        "moment");
   }
   const uint32_t heartbeat_ms = request->heartbeat_ms();
   if (heartbeat_ms != 0 &&
@@ -193,7 +195,7 @@ grpc::Status CoordinatorService::SubscribeAlerts(
     for (const AgentStatus& a : *selected) filter.agents.insert(a.entry.name);
   }
   Result<std::unique_ptr<FanInSubscription>> subscribed =
-      alert_fan_in_->Subscribe(std::move(filter));
+      fan_in->Subscribe(std::move(filter));
   if (!subscribed.ok()) return agent::ToGrpcStatus(subscribed.status());
   std::unique_ptr<FanInSubscription> sub = std::move(subscribed).value();
 
