@@ -611,6 +611,17 @@ TEST(CoordinatorProcessTest, AlertsReachTheNocSinkOnceAcrossACleanRestart) {
   EXPECT_NE(some.out.find("(3 alerts from 1 agents; more matched"),
             std::string::npos)
       << some.out;
+  // --follow: live alerts through the coordinator until Ctrl-C (exit 0).
+  std::thread firing([&] { FireFor(agents, 2500ms); });
+  CmdResult followed = Shell("timeout --preserve-status -s INT 2 " + ctl() +
+                             "fleet alerts --follow");
+  firing.join();
+  EXPECT_EQ(followed.code, 0) << followed.out;
+  EXPECT_NE(followed.out.find("hv1/flows  busy: "), std::string::npos)
+      << followed.out;
+  EXPECT_NE(followed.out.find("hv2/flows  busy: "), std::string::npos)
+      << followed.out;
+
   httplib::Client http("127.0.0.1", coordinator->metrics_port());
   auto metrics = http.Get("/metrics");
   ASSERT_TRUE(metrics);
