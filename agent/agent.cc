@@ -60,15 +60,8 @@ Status Agent::StartParts() {
   // over RPC, re-created) and the gRPC subscribers consume.
   std::vector<std::unique_ptr<AlertSink>> sinks;
   for (const AlertSinkConfig& c : config_.alerts.sinks) {
-    SinkConfig sc;
-    sc.type = std::string(SinkTypeName(c.type));
-    sc.path = c.path;
-    sc.address = c.address;
-    sc.facility = c.facility;
-    sc.url = c.url;
-    sc.resolve_after = c.resolve_after;
-    sc.name = c.name;
-    Result<std::unique_ptr<AlertSink>> sink = MakeSink(sc, config_.host);
+    Result<std::unique_ptr<AlertSink>> sink =
+        MakeSink(ToSinkConfig(c), config_.host);
     if (!sink.ok()) {
       return sink.status().Annotate(config_.source + ":" +
                                     std::to_string(c.line));

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/alert_sink_config.h"
 #include "agent/environment.h"
 #include "agent/program_file.h"
 #include "multilog/control.h"
@@ -89,29 +90,8 @@ struct MultilogConfig {
   int line = 0;  // where the [[multilog]] starts
 };
 
-enum class SinkType : uint8_t { kJsonl, kSyslog, kAlertmanager };
-
-// "jsonl", "syslog", "alertmanager".
-std::string_view SinkTypeName(SinkType type);
-
-// [[alerts.sink]]: where alerts go besides the gRPC stream. Only the fields
-// of its type are read; the loader refuses the others. (The sinks' own
-// agent/alert_sinks.h SinkConfig takes the type as its name.)
-struct AlertSinkConfig {
-  SinkType type = SinkType::kJsonl;
-  std::string name;  // in stats; empty: the sink's default
-  std::string path;  // jsonl: a file, appended to, or "-" for stdout
-  // syslog: "unix:/dev/log" or "udp:HOST:PORT"; facility user, daemon or
-  // local0..local7.
-  std::string address = "unix:/dev/log";
-  std::string facility = "local0";
-  std::string url;  // alertmanager: "http[s]://HOST[:PORT][/PATH]"
-  // alertmanager: resolve an alert this long after its last firing; 0 is
-  // the sink's default (twice the trigger's period).
-  std::chrono::nanoseconds resolve_after{0};
-  int line = 0;
-};
-
+// [alerts]: queue and the sinks are agent/alert_sink_config.h's, shared with
+// the coordinator; the alert log bounds are the agent's own.
 struct AlertsConfig {
   uint32_t queue = 1024;  // per sink; alerts beyond it are dropped, counted
   // Each multilog's alert log (what SubscribeAlerts replays after a cursor)

@@ -1,5 +1,6 @@
 #include "agent/metrics.h"
 
+#include "agent/alert_sink_metrics.h"
 #include "agent/prometheus_text.h"
 
 namespace loupe::agent {
@@ -154,41 +155,6 @@ void RenderMultilogs(PrometheusTextWriter& w,
   }
 }
 
-void RenderSinks(PrometheusTextWriter& w, const std::vector<SinkStats>& sinks) {
-  struct Field {
-    const char* name;
-    const char* help;
-    MetricType type;
-    uint64_t SinkStats::*field;
-  };
-  static constexpr Field kFields[] = {
-      {"loupe_alert_sink_submitted_total", "Alerts handed to the sink.",
-       kCounter, &SinkStats::submitted},
-      {"loupe_alert_sink_sent_total", "Alerts the sink delivered.", kCounter,
-       &SinkStats::sent},
-      {"loupe_alert_sink_failed_total",
-       "Alerts abandoned after every delivery attempt failed.", kCounter,
-       &SinkStats::failed},
-      {"loupe_alert_sink_dropped_total",
-       "Alerts dropped because the sink's queue was full or it was "
-       "stopping.",
-       kCounter, &SinkStats::dropped},
-      {"loupe_alert_sink_delivery_errors_total",
-       "Failed delivery attempts, retries included.", kCounter,
-       &SinkStats::errors},
-      {"loupe_alert_sink_queued_alerts", "Alerts waiting in the sink's queue.",
-       kGauge, &SinkStats::queued},
-      {"loupe_alert_sink_in_flight_alerts",
-       "Alerts being delivered or retried now.", kGauge, &SinkStats::in_flight},
-  };
-  for (const Field& f : kFields) {
-    w.Family(f.name, f.help, f.type);
-    for (const auto& s : sinks) {
-      w.Sample({{"sink", s.name}, {"type", s.type}}, s.*f.field);
-    }
-  }
-}
-
 }  // namespace
 
 std::string RenderMetrics(const MetricsInput& input) {
@@ -202,7 +168,7 @@ std::string RenderMetrics(const MetricsInput& input) {
 
   if (input.pipeline) RenderPipeline(w, *input.pipeline);
   RenderMultilogs(w, input.multilogs);
-  RenderSinks(w, input.sinks);
+  RenderAlertSinkMetrics(w, input.sinks);
 
   w.Family("loupe_rpc_calls_total", "RPC calls received, by method.", kCounter);
   for (const auto& m : input.rpc) w.Sample({{"method", m.method}}, m.calls);

@@ -95,6 +95,13 @@ void Decode(ValueReader& reader, const toml::table& root,
     DecodeCoordinator(reader, *coordinator, c, &name_given);
   }
   top.Tables("agent", &c->agents, DecodeAgent);
+  if (const toml::table* alerts = top.Table("alerts")) {
+    // The agent's sink keys; its alert-log keys (log_max_alerts,
+    // log_max_age) are for agents and refused here as unknown.
+    TableReader t(reader, *alerts, "alerts");
+    agent::DecodeAlertSinks(t, &c->alert_queue, &c->alert_sinks);
+    t.RejectUnknown();
+  }
   top.RejectUnknown();
   if (!name_given) {
     char name[256] = {};
@@ -223,6 +230,7 @@ void ValidateAgents(const CoordinatorConfig& c, ErrorReport& r) {
 void Validate(const CoordinatorConfig& c, ErrorReport& r) {
   ValidateCoordinator(c, r);
   ValidateAgents(c, r);
+  agent::ValidateAlertSinks(c.alert_queue, c.alert_sinks, r);
 }
 
 }  // namespace
@@ -273,6 +281,13 @@ std::string Describe(const CoordinatorConfig& c) {
     }
     if (!labels.empty()) out += " (" + labels + ")";
     out += "\n";
+  }
+  out += std::to_string(c.alert_sinks.size()) +
+         (c.alert_sinks.size() == 1 ? " alert sink" : " alert sinks") +
+         " (queue " + std::to_string(c.alert_queue) + " each)" +
+         (c.alert_sinks.empty() ? "\n" : ":\n");
+  for (const agent::AlertSinkConfig& s : c.alert_sinks) {
+    out += "  " + agent::DescribeSink(s) + "\n";
   }
   return out;
 }

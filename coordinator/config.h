@@ -11,8 +11,11 @@
 //
 // Sections: [coordinator] (name, listen, metrics_listen, state_directory,
 // log_level, health_interval, health_timeout, down_after) and [[agent]]
-// (name, address, labels), a static list of the agents it drives. Until
-// TLS is there, `listen` must be a loopback address.
+// (name, address, labels), a static list of the agents it drives, and
+// [alerts] (queue and [[alerts.sink]]: the agent's keys, decoded and
+// checked by the same code, agent/alert_sink_config.h), the NOC sinks the
+// alert fan-in (coordinator/alert_fan_in.h) delivers every agent's alerts
+// to. Until TLS is there, `listen` must be a loopback address.
 //
 // Value types and pure functions (ParseConfig reads the environment through
 // its EnvLookup and, when [coordinator] name is absent, gethostname());
@@ -28,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/alert_sink_config.h"
 #include "agent/environment.h"
 #include "coordinator/host_selector.h"
 #include "multilog/status.h"
@@ -67,6 +71,12 @@ struct CoordinatorConfig {
   uint32_t down_after = 3;
 
   std::vector<AgentEntry> agents;
+
+  // [alerts]: per sink, alerts waiting for delivery (beyond it the fan-in
+  // stops reading the agents' streams until the sink catches up); the NOC
+  // sinks.
+  uint32_t alert_queue = 1024;
+  std::vector<agent::AlertSinkConfig> alert_sinks;
 };
 
 // Values given on the command line: they replace the file's before the

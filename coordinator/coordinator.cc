@@ -1,5 +1,8 @@
 #include "coordinator/coordinator.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -98,6 +101,11 @@ Status Coordinator::StartParts() {
   Log(LogLevel::kInfo, "gRPC API on " + config_.listen + " (port " +
                            std::to_string(grpc_port_) + ")");
 
+  // The alert fan-in once the port is ours, so that a coordinator that
+  // cannot start delivers nothing.
+  if (Status s = StartAlertFanIn(); !s.ok()) return s;
+  service_->set_alert_fan_in(alert_fan_in_.get());
+
   // 2. /metrics.
   if (!config_.metrics_listen.empty()) {
     Result<std::unique_ptr<agent::MetricsServer>> m =
@@ -129,13 +137,49 @@ void Coordinator::Stop() {
   }
   if (metrics_ != nullptr) metrics_->Stop();
   if (programs_ != nullptr) programs_->Stop();
+  // Before the pool, whose stubs its streams use.
+  if (alert_fan_in_ != nullptr) alert_fan_in_->Stop();
   if (pool_ != nullptr) pool_->Stop();
   metrics_.reset();
   service_.reset();
   programs_.reset();
+  alert_fan_in_.reset();
   pool_.reset();
   snapshots_.reset();
   program_store_.reset();
+}
+
+Status Coordinator::StartAlertFanIn() {
+  const std::string directory = config_.state_directory + "/alerts";
+  if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::Unavailable(
+        Status::FromErrno("cannot create " + directory, errno).message() +
+        " (the alert fan-in keeps its cursors there)");
+  }
+  std::vector<std::unique_ptr<agent::AlertSink>> sinks;
+  for (const agent::AlertSinkConfig& c : config_.alert_sinks) {
+    Result<std::unique_ptr<agent::AlertSink>> sink =
+        agent::MakeSink(agent::ToSinkConfig(c), config_.name);
+    if (!sink.ok()) {
+      return sink.status().Annotate(config_.source + ":" +
+                                    std::to_string(c.line));
+    }
+    sinks.push_back(std::move(*sink));
+  }
+  agent::DispatcherOptions dispatcher;
+  dispatcher.queue_capacity = config_.alert_queue;
+  dispatcher.drain_timeout = kAlertDrainTimeout;
+  FanInOptions options;
+  options.cursor_file = directory + "/cursors";
+  Result<std::unique_ptr<AlertFanIn>> fan_in = AlertFanIn::Start(
+      pool_.get(), std::move(sinks), std::move(dispatcher), options);
+  if (!fan_in.ok()) return fan_in.status();
+  alert_fan_in_ = std::move(*fan_in);
+  Log(LogLevel::kInfo,
+      "alert fan-in: following " + std::to_string(config_.agents.size()) +
+          " agents into " + std::to_string(config_.alert_sinks.size()) +
+          " sinks; cursors in " + options.cursor_file);
+  return Status::Ok();
 }
 
 std::string Coordinator::Summary() const {
@@ -168,6 +212,10 @@ std::string Coordinator::RenderMetricsText() const {
   in.snapshots_open = snapshots_->open();
   in.snapshots_committed = snapshots_->created();
   in.snapshots_aborted = snapshots_->aborted();
+  if (alert_fan_in_ != nullptr) {
+    in.alert_agents = alert_fan_in_->stats();
+    in.alert_sinks = alert_fan_in_->sink_stats();
+  }
   return RenderCoordinatorMetrics(in);
 }
 

@@ -4,12 +4,14 @@
 // /metrics (agent/metrics_server.h, coordinator/metrics.h), its programs:
 // the desired state in the state directory (coordinator/program_store.h)
 // and the ProgramManager with its reconciler (coordinator/program_manager.h),
-// and its distributed snapshots (snapshots/ of the state directory holds
-// the SnapshotStore's journal).
+// its distributed snapshots (snapshots/ of the state directory holds the
+// SnapshotStore's journal), and the alert fan-in (coordinator/
+// alert_fan_in.h; alerts/ holds its cursors) into the [alerts] sinks.
 //
 // Start and Stop on one thread (main's); the parts run on their own
 // threads. Stop is bounded: the gRPC server gets 2 s to finish calls, the
-// poller about its health timeout + 1 s.
+// poller about its health timeout + 1 s, the alert fan-in its sinks' drain
+// (kAlertDrainTimeout) plus a delivery in progress.
 #ifndef LOUPE_COORDINATOR_COORDINATOR_H_
 #define LOUPE_COORDINATOR_COORDINATOR_H_
 
@@ -21,6 +23,7 @@
 
 #include "agent/metrics_server.h"
 #include "coordinator/agent_pool.h"
+#include "coordinator/alert_fan_in.h"
 #include "coordinator/config.h"
 #include "coordinator/program_manager.h"
 #include "coordinator/program_store.h"
@@ -29,6 +32,9 @@
 #include "multilog/status.h"
 
 namespace loupe::coordinator {
+
+// How long Stop lets the alert sinks deliver what is queued.
+inline constexpr std::chrono::milliseconds kAlertDrainTimeout{3000};
 
 class Coordinator {
  public:
@@ -43,12 +49,15 @@ class Coordinator {
   void Stop();  // idempotent
 
   int grpc_port() const { return grpc_port_; }
+  // The alert fan-in (its counters and cursors); null before Start.
+  const AlertFanIn* alert_fan_in() const { return alert_fan_in_.get(); }
   // One line on the agents' states, for the log.
   std::string Summary() const;
 
  private:
   explicit Coordinator(const CoordinatorConfig& config);
   Status StartParts();
+  Status StartAlertFanIn();
   std::string RenderMetricsText() const;
 
   const CoordinatorConfig config_;
@@ -57,6 +66,7 @@ class Coordinator {
   std::unique_ptr<SnapshotStore> snapshots_;
   std::unique_ptr<ProgramStore> program_store_;
   std::unique_ptr<ProgramManager> programs_;
+  std::unique_ptr<AlertFanIn> alert_fan_in_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<agent::MetricsServer> metrics_;

@@ -49,9 +49,12 @@ int Main(int argc, char** argv) {
       "\"host=hv[1-8],rack=r2\"; programs applied to the agents all or "
       "nothing, kept in the state directory and reconciled; distributed "
       "atomic snapshots, journaled there too; GetAggregate, GetTopK, "
-      "GetGroupBy, ExecuteFilter, QueryFilter and Stats merged across "
-      "agents) and Prometheus /metrics.\nStops on SIGINT/SIGTERM within a "
-      "few seconds, exit 0.",
+      "GetGroupBy, ExecuteFilter, QueryFilter, Stats and GetAlerts merged "
+      "across agents; SubscribeAlerts) and Prometheus /metrics.\n"
+      "Alert fan-in: follows every agent's alert stream from cursors kept "
+      "in the state directory and delivers each alert once to the [alerts] "
+      "sinks (jsonl, syslog, Alertmanager).\nStops on SIGINT/SIGTERM "
+      "within a few seconds, exit 0.",
       "loupe-coordinator"};
   app.set_version_flag("--version", "loupe-coordinator " LOUPE_VERSION);
   app.footer(
@@ -76,9 +79,9 @@ int Main(int argc, char** argv) {
       "[coordinator] metrics_listen)");
   auto* o_state = app.add_option("--state-directory", state_directory,
                                  "Absolute path of the coordinator's state "
-                                 "(programs, snapshot journal; created 0750 "
-                                 "when missing; overrides [coordinator] "
-                                 "state_directory)");
+                                 "(programs, snapshot journal, alert "
+                                 "cursors; created 0750 when missing; "
+                                 "overrides [coordinator] state_directory)");
   auto* o_name = app.add_option("--name", name,
                                 "The coordinator's name (overrides "
                                 "[coordinator] name)");

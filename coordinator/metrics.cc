@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "agent/alert_sink_metrics.h"
 #include "agent/prometheus_text.h"
 
 namespace loupe::coordinator {
@@ -71,6 +72,41 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
            "Distributed snapshots taken, by outcome.", MetricType::kCounter);
   w.Sample({{"outcome", "committed"}}, in.snapshots_committed);
   w.Sample({{"outcome", "aborted"}}, in.snapshots_aborted);
+
+  auto per_stream = [&](const char* name, const char* help, MetricType type,
+                        auto value) {
+    w.Family(name, help, type);
+    for (const FanInAgentStats& a : in.alert_agents) {
+      w.Sample({{"agent", a.agent}}, value(a));
+    }
+  };
+  per_stream("loupe_coordinator_alert_stream_up",
+             "1 while the alert fan-in's stream to the agent is open and "
+             "answering.",
+             MetricType::kGauge,
+             [](const FanInAgentStats& a) { return uint64_t{a.connected}; });
+  per_stream("loupe_coordinator_alerts_received_total",
+             "Alerts taken from the agent and handed to the sinks.",
+             MetricType::kCounter,
+             [](const FanInAgentStats& a) { return a.received; });
+  per_stream("loupe_coordinator_alerts_lost_total",
+             "Alerts the agent's alert log retired before the fan-in read "
+             "them (AlertEvent.lost).",
+             MetricType::kCounter,
+             [](const FanInAgentStats& a) { return a.lost; });
+  per_stream("loupe_coordinator_alert_cursor_resets_total",
+             "Streams whose cursor named an earlier life of the agent's "
+             "alert log (an in-memory multilog after an agent restart).",
+             MetricType::kCounter,
+             [](const FanInAgentStats& a) { return a.resets; });
+  per_stream("loupe_coordinator_alert_duplicates_total",
+             "Alerts at or before the cursor, skipped.", MetricType::kCounter,
+             [](const FanInAgentStats& a) { return a.duplicates; });
+  per_stream("loupe_coordinator_alert_reconnects_total",
+             "Alert streams opened again after one ended or went silent.",
+             MetricType::kCounter,
+             [](const FanInAgentStats& a) { return a.reconnects; });
+  agent::RenderAlertSinkMetrics(w, in.alert_sinks);
   return w.Take();
 }
 

@@ -13,6 +13,14 @@
 //   loupe_coordinator_agent_checks_total{agent}         counter
 //   loupe_coordinator_snapshots_open                    gauge
 //   loupe_coordinator_snapshots_total{outcome}          counter
+//   loupe_coordinator_alert_stream_up{agent}            gauge 1/0
+//   loupe_coordinator_alerts_received_total{agent}      counter
+//   loupe_coordinator_alerts_lost_total{agent}          counter
+//   loupe_coordinator_alert_cursor_resets_total{agent}  counter
+//   loupe_coordinator_alert_duplicates_total{agent}     counter
+//   loupe_coordinator_alert_reconnects_total{agent}     counter
+//   loupe_alert_sink_*{sink,type}                       the agent's families
+//                                                       (agent/metrics.h)
 //
 // A pure function of its input; thread-safe.
 #ifndef LOUPE_COORDINATOR_METRICS_H_
@@ -22,7 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/alert_dispatcher.h"
 #include "coordinator/agent_pool.h"
+#include "coordinator/alert_fan_in.h"
 
 namespace loupe::coordinator {
 
@@ -34,6 +44,8 @@ struct CoordinatorMetricsInput {
   uint64_t snapshots_open = 0;
   uint64_t snapshots_committed = 0;
   uint64_t snapshots_aborted = 0;
+  std::vector<FanInAgentStats> alert_agents;
+  std::vector<agent::SinkStats> alert_sinks;
 };
 
 std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "coordinator/agent_pool.h"
+#include "coordinator/alert_fan_in.h"
 #include "coordinator/fleet/fleet_snapshot.h"
 #include "coordinator/host_selector.h"
 #include "coordinator/proto/coordinator.grpc.pb.h"
@@ -89,6 +90,20 @@ class CoordinatorService final : public v1::Coordinator::Service {
                            const v1::FleetFilterRequest* request,
                            v1::FleetFilterResponse* response) override;
 
+  // Alerts (service_alerts.cc): GetAlerts fans out to the selected agents
+  // and merges by time under one limit; SubscribeAlerts follows the fan-in
+  // set here (UNAVAILABLE until it is; it must outlive the server's calls).
+  void set_alert_fan_in(AlertFanIn* fan_in) {
+    alert_fan_in_.store(fan_in, std::memory_order_release);
+  }
+  grpc::Status GetAlerts(grpc::ServerContext* context,
+                         const v1::FleetAlertsRequest* request,
+                         v1::FleetAlertsResponse* response) override;
+  grpc::Status SubscribeAlerts(
+      grpc::ServerContext* context,
+      const v1::FleetSubscribeAlertsRequest* request,
+      grpc::ServerWriter<v1::FleetAlertEvent>* writer) override;
+
   // Releases `snapshot` on its hosts (all but the excluded: an unfinished
   // one's hosts may hold it prepared), each within kReleaseTimeout; the
   // failures, "name: CODE: message". Also used at start for what a
@@ -147,6 +162,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
   const uint64_t start_time_ns_;
   std::atomic<bool> shutting_down_{false};
   ProgramManager* programs_ = nullptr;  // Programs
+  // Alerts
+  std::atomic<AlertFanIn*> alert_fan_in_{nullptr};
 };
 
 // A network-wide answer's common fields: `excluded` hosts, partial (when

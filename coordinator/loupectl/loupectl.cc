@@ -21,6 +21,7 @@
 #include "coordinator/loupectl/agents_command.h"
 #include "coordinator/loupectl/breakdown_command.h"
 #include "coordinator/loupectl/control_command.h"
+#include "coordinator/loupectl/fleet_alerts_command.h"
 #include "coordinator/loupectl/fleet_command.h"
 #include "coordinator/loupectl/fleet_program_command.h"
 #include "coordinator/loupectl/interrupt.h"
@@ -216,7 +217,7 @@ void AddFleetCommands(Cli& cli, CLI::App* parent) {
   CLI::App* fleet = Group(
       parent, "fleet",
       "Across agents, through the coordinator (--coordinator): distributed "
-      "atomic snapshots and merged answers");
+      "atomic snapshots, merged answers and alerts");
   auto selector = [&a](CLI::App* leaf) {
     leaf->add_option("--selector,--hosts", a.selector,
                      "Only the agents this host selector picks (default: "
@@ -360,6 +361,49 @@ void AddFleetCommands(Cli& cli, CLI::App* parent) {
       Leaf(cli, fleet, "stats",
            "Every selected agent's counters, and their sums", FleetStats);
   selector(stats);
+
+  // Alerts (issue 14, alert fan-in).
+  CLI::App* alerts = Leaf(
+      cli, fleet, "alerts",
+      "The selected agents' alerts: stored ones merged oldest first, or "
+      "live ones from the coordinator's fan-in (--follow)",
+      FleetAlerts,
+      "Without --follow, every selected agent is asked at once and the "
+      "answers are merged by time under one --limit (each row names its "
+      "agent). With --follow, the alerts the coordinator receives from the "
+      "selected agents from now on, one line (or JSON line) each, until "
+      "Ctrl-C; if loupectl reads too slowly the coordinator drops alerts "
+      "for it and says how many. -m/--multilog and --trigger narrow both.\n" +
+          std::string(kTimeForms));
+  alerts
+      ->add_option("--selector,--hosts", a.selector,
+                   "Only the agents this host selector picks (default: all)")
+      ->type_name("SELECTOR");
+  CLI::Option* follow =
+      alerts->add_flag("-f,--follow", a.follow,
+                       "Stream live alerts (Coordinator.SubscribeAlerts)");
+  alerts
+      ->add_flag("--allow-partial", a.allow_partial,
+                 "Leave out agents that are down or fail, and say so, "
+                 "instead of failing")
+      ->excludes(follow);
+  alerts
+      ->add_option("--since", a.since,
+                   "Stored alerts at or after this time (default: every one)")
+      ->type_name("TIME")
+      ->excludes("--follow");
+  alerts->add_option("--to", a.to, "Stored alerts before this time")
+      ->type_name("TIME")
+      ->excludes("--follow");
+  alerts->add_option("--trigger", a.trigger, "Only this trigger's alerts")
+      ->type_name("NAME");
+  alerts
+      ->add_option("--limit", a.limit,
+                   "Alerts in the merged answer, over every agent (at most "
+                   "100000)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->excludes("--follow");
 }
 
 void AddWindowOptions(CLI::App* app, CommandArgs& a) {

@@ -212,5 +212,89 @@ TEST(CoordinatorConfigTest, TheSampleConfigLoads) {
   EXPECT_GE(c->agents.size(), 2u);
 }
 
+// [alerts] is the agent's section (agent/alert_sink_config.h): the same
+// keys, the same checks and the same file:line: key messages.
+TEST(CoordinatorConfigTest, AlertSinksAreTheAgentsSection) {
+  CoordinatorConfig c = Parse(R"([alerts]
+queue = 64
+[[alerts.sink]]
+type = "jsonl"
+path = "/var/log/noc.jsonl"
+[[alerts.sink]]
+type = "syslog"
+address = "udp:127.0.0.1:514"
+facility = "local3"
+name = "noc-syslog"
+[[alerts.sink]]
+type = "alertmanager"
+url = "http://127.0.0.1:9093"
+resolve_after = "5m"
+)");
+  EXPECT_EQ(c.alert_queue, 64u);
+  ASSERT_EQ(c.alert_sinks.size(), 3u);
+  EXPECT_EQ(c.alert_sinks[0].type, agent::SinkType::kJsonl);
+  EXPECT_EQ(c.alert_sinks[0].path, "/var/log/noc.jsonl");
+  EXPECT_EQ(c.alert_sinks[0].line, 3);
+  EXPECT_EQ(c.alert_sinks[1].address, "udp:127.0.0.1:514");
+  EXPECT_EQ(c.alert_sinks[1].facility, "local3");
+  EXPECT_EQ(c.alert_sinks[1].name, "noc-syslog");
+  EXPECT_EQ(c.alert_sinks[2].url, "http://127.0.0.1:9093");
+  EXPECT_EQ(c.alert_sinks[2].resolve_after, std::chrono::minutes(5));
+  const std::string described = Describe(c);
+  EXPECT_THAT(described, HasSubstr("3 alert sinks (queue 64 each):\n"));
+  EXPECT_THAT(described, HasSubstr("  jsonl /var/log/noc.jsonl\n"));
+  EXPECT_THAT(described, HasSubstr("  syslog udp:127.0.0.1:514 (local3), named "
+                                   "noc-syslog\n"));
+  EXPECT_THAT(described, HasSubstr("  alertmanager http://127.0.0.1:9093\n"));
+  EXPECT_THAT(Describe(Parse("")), HasSubstr("0 alert sinks (queue 1024"));
+}
+
+TEST(CoordinatorConfigTest, AlertSinkErrorsNameLineAndKey) {
+  const std::string e = Error(R"([alerts]
+queue = 0
+[[alerts.sink]]
+type = "jsonl"
+url = "http://x:1"
+[[alerts.sink]]
+type = "sislog"
+[[alerts.sink]]
+type = "alertmanager"
+url = "ftp://am"
+[[alerts.sink]]
+type = "syslog"
+address = "tcp:1.2.3.4:5"
+facility = "local9"
+[[alerts.sink]]
+path = "/x"
+)");
+  EXPECT_THAT(e, HasSubstr("test.toml:2: alerts.queue: must be from 1 to "));
+  EXPECT_THAT(e, HasSubstr("test.toml:5: alerts.sink[0].url: applies only to "
+                           "alertmanager sinks, and this one is jsonl"));
+  EXPECT_THAT(e, HasSubstr("test.toml:3: alerts.sink[0].path: missing; a "
+                           "jsonl sink needs a file"));
+  EXPECT_THAT(e, HasSubstr("test.toml:7: alerts.sink[1].type: unknown sink "
+                           "type \"sislog\"; did you mean 'syslog'?"));
+  EXPECT_THAT(e, HasSubstr("test.toml:10: alerts.sink[2].url: expected an "
+                           "http:// or https:// URL"));
+  EXPECT_THAT(e, HasSubstr("test.toml:13: alerts.sink[3].address: expected "
+                           "\"udp:HOST:PORT\" or \"unix:/dev/log\""));
+  EXPECT_THAT(e, HasSubstr("test.toml:14: alerts.sink[3].facility: unknown "
+                           "syslog facility \"local9\""));
+  EXPECT_THAT(e, HasSubstr("test.toml:15: alerts.sink[4].type: missing; a "
+                           "sink needs a type"));
+}
+
+TEST(CoordinatorConfigTest, AgentOnlyAlertKeysAreRefused) {
+  const std::string e = Error("[alerts]\nlog_max_alerts = 5\nqueu = 3\n");
+  EXPECT_THAT(e, HasSubstr("test.toml:2: alerts.log_max_alerts: unknown key"));
+  EXPECT_THAT(e, HasSubstr("test.toml:3: alerts.queu: unknown key; did you "
+                           "mean 'queue'?"));
+  EXPECT_THAT(Error("[[alerts.sink]]\ntype = \"jsonl\"\npath = \"/a\"\nname "
+                    "= \"x\"\n[[alerts.sink]]\ntype = \"jsonl\"\npath = "
+                    "\"/b\"\nname = \"x\"\n"),
+              HasSubstr("test.toml:8: alerts.sink[1].name: sink \"x\" is "
+                        "already defined (line 1)"));
+}
+
 }  // namespace
 }  // namespace loupe::coordinator

@@ -10,16 +10,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "coordinator/proto/coordinator.grpc.pb.h"
@@ -523,6 +526,185 @@ TEST(CoordinatorProcessTest, SystemdUnitVerifiesAndTheCoordinatorNotifies) {
   EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "STOPPING=1");
   EXPECT_EQ(coordinator.process().Wait(5s), 0) << coordinator.err();
   close(fd);
+}
+
+// ---------------------------------------------------------------------------
+// Alert fan-in (issue 14): real agents with durable alert logs, a real
+// coordinator with a jsonl NOC sink, stopped cleanly (SIGTERM) and started
+// again while the agents keep firing.
+
+std::string FiringAgentConfig(const fs::path& dir, const std::string& host) {
+  return "[agent]\nhost = \"" + host +
+         "\"\n\n[[multilog]]\nname = \"flows\"\nschema = \"bytes:u32\"\n"
+         "storage = \"durable\"\ndirectory = \"" +
+         (dir / ("flows_" + host)).string() +
+         "\"\nblock_records = 4096\npreallocate_bytes = \"4MiB\"\n"
+         "filters = [{ name = \"every\", expression = \"bytes >= 0\" }]\n"
+         "aggregates = [{ name = \"n\", filter = \"every\", expression = "
+         "\"COUNT()\" }]\n"
+         "triggers = [{ name = \"busy\", condition = \"n > 0\", period = "
+         "\"50ms\" }]\n";
+}
+
+// Appends to every agent, stamped now, for `how_long`.
+void FireFor(const std::vector<std::unique_ptr<AgentProcess>>& agents,
+             std::chrono::milliseconds how_long) {
+  std::vector<std::unique_ptr<v1::Agent::Stub>> stubs;
+  for (const auto& a : agents) stubs.push_back(a->Stub());
+  std::string records(12 * 20, '\0');
+  const auto until = std::chrono::steady_clock::now() + how_long;
+  while (std::chrono::steady_clock::now() < until) {
+    for (auto& stub : stubs) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+      v1::AppendBatchRequest req;
+      req.set_multilog("flows");
+      req.set_records(records);
+      req.set_timestamp_now(true);
+      v1::AppendResponse resp;
+      ASSERT_TRUE(stub->AppendBatch(&ctx, req, &resp).ok());
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+// Alerts the agents hold: per host, the highest sequence (they start at 1
+// and have no gaps in a durable log that retired nothing).
+std::map<std::string, uint64_t> AgentsLastSequence(
+    const std::vector<std::unique_ptr<AgentProcess>>& agents) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& a : agents) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    v1::GetAlertsRequest req;
+    req.set_limit(100'000);
+    auto reader = a->Stub()->GetAlerts(&ctx, req);
+    v1::GetAlertsResponse chunk;
+    while (reader->Read(&chunk)) {
+      for (const v1::Alert& al : chunk.alerts()) {
+        out[al.host()] = std::max(out[al.host()], al.sequence());
+      }
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  return out;
+}
+
+// The sink's (host, sequence) pairs in file order.
+std::vector<std::pair<std::string, uint64_t>> SinkLines(const fs::path& p) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t h = line.find("\"host\":\"") + 8;
+    const size_t s = line.find("\"sequence\":") + 11;
+    out.emplace_back(line.substr(h, line.find('"', h) - h),
+                     std::stoull(line.substr(s)));
+  }
+  return out;
+}
+
+TEST(CoordinatorProcessTest, AlertsReachTheNocSinkOnceAcrossACleanRestart) {
+  TempDir dir;
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  std::string sections;
+  for (int i = 0; i < 2; ++i) {
+    const std::string host = "hv" + std::to_string(i + 1);
+    agents.push_back(std::make_unique<AgentProcess>(
+        dir.path(), FiringAgentConfig(dir.path(), host)));
+    sections += AgentSection(host, agents[i]->target(), "rack = \"r1\"");
+  }
+  const fs::path sink = fs::path(dir.path()) / "noc.jsonl";
+  sections +=
+      "[alerts]\nqueue = 256\n[[alerts.sink]]\ntype = \"jsonl\"\n"
+      "path = \"" +
+      sink.string() + "\"\n";
+  for (auto& a : agents) ASSERT_TRUE(a->AwaitHealthy()) << a->err();
+  auto coordinator = std::make_unique<CoordinatorProcess>(dir.path(), sections);
+  ASSERT_TRUE(coordinator->AwaitHealthy()) << coordinator->err();
+  auto ctl = [&] {
+    return Env("LOUPECTL_BIN") + " --coordinator " + coordinator->target() +
+           " ";
+  };
+  // Until the fan-in follows both (its streams are up).
+  auto streams_up = [&] {
+    httplib::Client http("127.0.0.1", coordinator->metrics_port());
+    auto r = http.Get("/metrics");
+    if (!r) return false;
+    return r->body.find("loupe_coordinator_alert_stream_up{agent=\"hv1\"} 1") !=
+               std::string::npos &&
+           r->body.find("loupe_coordinator_alert_stream_up{agent=\"hv2\"} 1") !=
+               std::string::npos;
+  };
+  for (int i = 0; i < 100 && !streams_up(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(streams_up()) << coordinator->err();
+
+  FireFor(agents, 400ms);
+  std::this_thread::sleep_for(500ms);
+  const size_t first_run = SinkLines(sink).size();
+  ASSERT_GE(first_run, 4u) << coordinator->err();
+
+  // Stopped cleanly; the agents keep firing; started again.
+  coordinator->process().Signal(SIGTERM);
+  ASSERT_EQ(coordinator->process().Wait(), 0) << coordinator->err();
+  FireFor(agents, 400ms);
+  coordinator = std::make_unique<CoordinatorProcess>(dir.path(), sections);
+  ASSERT_TRUE(coordinator->AwaitHealthy()) << coordinator->err();
+  FireFor(agents, 200ms);
+  std::this_thread::sleep_for(300ms);
+  const std::map<std::string, uint64_t> last = AgentsLastSequence(agents);
+  ASSERT_EQ(last.size(), 2u);
+  uint64_t raised = 0;
+  for (const auto& [host, seq] : last) raised += seq;
+  std::vector<std::pair<std::string, uint64_t>> lines;
+  for (int i = 0; i < 100; ++i) {
+    lines = SinkLines(sink);
+    if (lines.size() >= raised) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GT(raised, first_run + 4) << "alerts fired while it was down";
+  EXPECT_EQ(lines.size(), raised) << coordinator->err();
+  std::map<std::string, uint64_t> seen;
+  for (const auto& [host, seq] : lines) {
+    EXPECT_EQ(seq, seen[host] + 1) << host << ": once each, in order";
+    seen[host] = seq;
+  }
+  EXPECT_EQ(seen, last);
+
+  // loupectl: the merged stored alerts, and /metrics' per-agent counters.
+  CmdResult listed = Shell(ctl() + "fleet alerts --limit 100000");
+  ASSERT_EQ(listed.code, 0) << listed.out;
+  EXPECT_NE(
+      listed.out.find("(" + std::to_string(raised) + " alerts from 2 agents)"),
+      std::string::npos)
+      << listed.out;
+  CmdResult some = Shell(ctl() + "fleet alerts --selector host=hv2 --limit 3");
+  ASSERT_EQ(some.code, 0) << some.out;
+  EXPECT_NE(some.out.find("(3 alerts from 1 agents; more matched"),
+            std::string::npos)
+      << some.out;
+  // --follow: live alerts through the coordinator until Ctrl-C (exit 0).
+  std::thread firing([&] { FireFor(agents, 2500ms); });
+  CmdResult followed = Shell("timeout --preserve-status -s INT 2 " + ctl() +
+                             "fleet alerts --follow");
+  firing.join();
+  EXPECT_EQ(followed.code, 0) << followed.out;
+  EXPECT_NE(followed.out.find("hv1/flows  busy: "), std::string::npos)
+      << followed.out;
+  EXPECT_NE(followed.out.find("hv2/flows  busy: "), std::string::npos)
+      << followed.out;
+
+  httplib::Client http("127.0.0.1", coordinator->metrics_port());
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("loupe_coordinator_alerts_received_total{"
+                               "agent=\"hv1\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("loupe_alert_sink_sent_total{sink="),
+            std::string::npos)
+      << metrics->body;
 }
 
 }  // namespace

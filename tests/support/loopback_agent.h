@@ -27,7 +27,10 @@ namespace loupe::test_support {
 
 class LoopbackAgent {
  public:
-  explicit LoopbackAgent(const std::string& host = "host") {
+  // `listen`: a fixed address, for an agent that "restarts" on its
+  // predecessor's port.
+  explicit LoopbackAgent(const std::string& host = "host",
+                         const std::string& listen = "127.0.0.1:0") {
     agent::RegistryOptions options;
     options.max_multilogs = 4;
     options.default_preallocate_bytes = 1 << 20;
@@ -36,7 +39,7 @@ class LoopbackAgent {
         registry_.get(), host,
         []() -> std::optional<dataplane::PipelineStats> { return {}; });
     std::string error;
-    server_ = agent::StartServer("127.0.0.1:0", service_.get(), &error, &port_);
+    server_ = agent::StartServer(listen, service_.get(), &error, &port_);
     EXPECT_NE(server_, nullptr) << error;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
