@@ -17,7 +17,6 @@
 namespace loupe::ctl {
 namespace {
 
-
 std::string Count(uint64_t n) { return std::to_string(n); }
 
 std::string Bytes(uint64_t n) { return FormatBytes(static_cast<double>(n)); }

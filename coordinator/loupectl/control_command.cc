@@ -13,7 +13,6 @@
 namespace loupe::ctl {
 namespace {
 
-
 // One kind's rows of the table.
 struct KindCommand {
   ControlKind kind;

@@ -3,10 +3,10 @@
 // atomic snapshots: CreateSnapshot, ListSnapshots, GetSnapshot,
 // ReleaseSnapshot) and `fleet aggregate NAME` / `fleet topk` (GetAggregate
 // and GetTopK merged from the agents a --selector picks, at --snapshot-id
-// if given; `fleet groupby`, `fleet stats` and `fleet query` likewise), shown as tables with
-// one row per host or, with --json, the answer itself. --allow-partial leaves
-// out hosts that are down or fail instead of failing the command.
-// Single-threaded, like every command
+// if given; `fleet groupby`, `fleet stats` and `fleet query` likewise), shown
+// as tables with one row per host or, with --json, the answer itself.
+// --allow-partial leaves out hosts that are down or fail instead of failing the
+// command. Single-threaded, like every command
 // (coordinator/loupectl/loupectl_commands.h).
 #ifndef LOUPE_COORDINATOR_LOUPECTL_FLEET_COMMAND_H_
 #define LOUPE_COORDINATOR_LOUPECTL_FLEET_COMMAND_H_
