@@ -18,9 +18,10 @@ namespace {
 struct State {
   std::mutex mu;
   std::condition_variable cv;
-  std::function<void()> handler;                // mu
-  std::string exit_output;                      // mu
-  int signals = 0;                              // mu
+  std::function<void()> handler;  // mu
+  bool running = false;           // mu: the watcher is in a handler's call
+  std::string exit_output;        // mu
+  int signals = 0;                // mu
   std::chrono::steady_clock::time_point first;  // mu: of the first signal
 };
 
@@ -70,10 +71,16 @@ void Watch() {
       if (second && now - s.first < kRepeatWindow) continue;
       handler = s.handler;
       exit_output = s.exit_output;
+      if (handler && !second) s.running = true;
     }
     s.cv.notify_all();
     if (!handler || second) ExitAtOnce(exit_output, sig);
     handler();
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.running = false;
+    }
+    s.cv.notify_all();
   }
 }
 
@@ -88,8 +95,12 @@ void Start() {
 }
 
 void OnInterrupt(std::function<void()> handler) {
-  std::lock_guard<std::mutex> lock(state().mu);
-  state().handler = std::move(handler);
+  State& s = state();
+  std::unique_lock<std::mutex> lock(s.mu);
+  // A handler being called may use what the caller is about to free
+  // (a ClientContext it cancels): wait for it to return.
+  s.cv.wait(lock, [&] { return !s.running; });
+  s.handler = std::move(handler);
 }
 
 void SetExitOutput(std::string text) {

@@ -24,7 +24,9 @@ namespace interrupt {
 void Start();
 
 // Replaces the handler; nullptr restores exit-at-once. The handler runs on
-// the watcher thread and must not block.
+// the watcher thread and must not block; OnInterrupt waits for a call of
+// the old one in progress to return, so that what it uses may be freed
+// after OnInterrupt(nullptr).
 void OnInterrupt(std::function<void()> handler);
 
 // Written to stdout before an exit at once: what puts the terminal back
