@@ -25,28 +25,37 @@ setup() {
   fi
 }
 
-# run_suites DIR SUITE...: build DIR and run the suites in it.
+# run_suites DIR all|only SUITE...: build DIR -- every target (all), or
+# only what the suites' tests need (only: scripts/suite-targets; the
+# sanitizer builds skip the benchmarks, tools and process tests) -- and run
+# the suites in it. Prints how long each step took.
 run_suites() {
-  local dir=$1; shift
-  local args=()
+  local dir=$1 what=$2; shift 2
+  local args=() targets=() start=$SECONDS
   for s in "$@"; do args+=(--suite "$s"); done
-  echo "== $dir: building"
-  ninja -C "$dir" -j "$JOBS" >/dev/null
-  echo "== $dir: suites $*"
-  meson test -C "$dir" --print-errorlogs --num-processes "$JOBS" "${args[@]}"
+  if [[ $what == only ]]; then
+    mapfile -t targets < <(scripts/suite-targets "$dir" "$@")
+  fi
+  echo "== $dir: building ${targets[*]:+${#targets[@]} targets for suites $*}"
+  ninja -C "$dir" -j "$JOBS" "${targets[@]}" >/dev/null
+  echo "== $dir: built in $((SECONDS - start)) s; suites $*"
+  start=$SECONDS
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$JOBS" \
+    "${args[@]}"
+  echo "== $dir: suites $* in $((SECONDS - start)) s"
 }
 
 setup build --buildtype=release
-run_suites build unit stress integration
+run_suites build all unit stress integration
 
 setup build-tsan --buildtype=debugoptimized -Db_sanitize=thread
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  run_suites build-tsan stress
+  run_suites build-tsan only stress
 
 setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
   -Db_lundef=false
 ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
-  run_suites build-asan unit stress
+  run_suites build-asan only unit stress
 
 # libFuzzer (clang++, with ASan and UBSan) on the expression language and
 # the header parser: coverage-guided runs from the seed corpus of the
