@@ -12,6 +12,7 @@
 #include "agent/multilog_registry.h"
 #include "agent/program_file.h"
 #include "agent/program_registry.h"
+#include "agent/registrar.h"
 #include "agent/rpc_server.h"
 #include "agent/service.h"
 #include "dataplane/eal.h"
@@ -203,12 +204,35 @@ Status Agent::StartParts() {
                              std::to_string(po.writers) + " writer lcore(s)");
   }
   service_->set_ready(true);
+
+  // 6. Joining a coordinator, once there is something to serve it.
+  if (!config_.coordinator.empty()) {
+    RegistrarOptions r;
+    r.coordinator = config_.coordinator;
+    r.name = config_.host;
+    r.address = config_.advertise;
+    if (r.address.empty()) {
+      r.address = config_.listen;
+      if (r.address.ends_with(":0")) {
+        r.address.resize(r.address.size() - 1);
+        r.address += std::to_string(grpc_port_);
+      }
+    }
+    r.labels = config_.labels;
+    r.start_time_ns = registry_->incarnation();
+    r.version = LOUPE_VERSION;
+    Log(LogLevel::kInfo, "joining coordinator " + r.coordinator + " as " +
+                             r.name + " at " + r.address);
+    registrar_ = std::make_unique<Registrar>(std::move(r));
+  }
   return Status::Ok();
 }
 
 void Agent::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // Heartbeats end first: the coordinator sees this agent go.
+  if (registrar_ != nullptr) registrar_->Stop();
   if (service_ != nullptr) service_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() +

@@ -45,6 +45,7 @@ class AgentService;
 class AlertDispatcher;
 class MetricsServer;
 class MultilogRegistry;
+class Registrar;
 
 class Agent {
  public:
@@ -73,6 +74,7 @@ class Agent {
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<dataplane::Pipeline> pipeline_;
   // pipeline_ as the RPC and metrics threads see it: set once it runs,
   // cleared before it goes (after those threads have stopped).

@@ -49,6 +49,9 @@ void DecodeAgent(ValueReader& reader, const toml::table& table, AgentConfig* c,
   t.String("listen", &c->listen);
   t.String("metrics_listen", &c->metrics_listen);
   t.String("log_level", &c->log_level);
+  t.String("coordinator", &c->coordinator);
+  t.String("advertise", &c->advertise);
+  DecodeLabels(t, "labels", &c->labels);
   t.RejectUnknown();
 }
 
@@ -165,6 +168,47 @@ void Decode(ValueReader& reader, const toml::table& root, AgentConfig* c) {
 
 bool IsPowerOfTwo(uint64_t v) { return std::has_single_bit(v); }
 
+// Whether HOST of HOST:PORT is 0.0.0.0 or [::].
+bool IsWildcardHost(std::string_view host_port) {
+  return host_port.starts_with("0.0.0.0:") || host_port.starts_with("[::]:");
+}
+
+// [agent] coordinator, advertise and labels: what Register sends, checked
+// as the coordinator checks it.
+void ValidateFleetKeys(const AgentConfig& c, ErrorReport& r) {
+  ValidateLabels(c.labels, "agent.labels", r);
+  if (!c.advertise.empty()) {
+    if (Status s = CheckHostPort(c.advertise, false, "10.0.0.1:7070");
+        !s.ok()) {
+      r.Check("agent.advertise", s.message());
+    } else if (IsWildcardHost(c.advertise)) {
+      r.Check("agent.advertise",
+              Quoted(c.advertise) +
+                  " is a wildcard; give an address the coordinator can call");
+    }
+  }
+  if (c.coordinator.empty()) return;
+  if (Status s = CheckHostPort(c.coordinator, false, "127.0.0.1:7700");
+      !s.ok()) {
+    r.Check("agent.coordinator", s.message() + " (\"\" joins none)");
+  }
+  if (Status s = CheckAgentName(c.host); !s.ok()) {
+    r.Check("agent.host",
+            "joining a coordinator, the host is the agent's "
+            "name in the fleet: " +
+                s.message(),
+            "agent.coordinator");
+  }
+  if (c.advertise.empty() &&
+      (IsWildcardHost(c.listen) || c.listen.starts_with("unix:"))) {
+    r.Check("agent.advertise",
+            "needed with agent.coordinator: agent.listen " + Quoted(c.listen) +
+                " is not an address the coordinator can call; give one, "
+                "e.g. \"10.0.0.5:7070\"",
+            "agent.coordinator");
+  }
+}
+
 void ValidateAgent(const AgentConfig& c, ErrorReport& r) {
   bool host_ok = !c.host.empty() && c.host.size() <= 255;
   for (char ch : c.host) {
@@ -187,6 +231,7 @@ void ValidateAgent(const AgentConfig& c, ErrorReport& r) {
                   "); give /metrics its own port, or \"\" to turn it off");
     }
   }
+  ValidateFleetKeys(c, r);
   static const std::vector<std::string> kLevels = {"error", "warn", "info",
                                                    "debug"};
   if (std::find(kLevels.begin(), kLevels.end(), c.log_level) == kLevels.end()) {

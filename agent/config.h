@@ -35,6 +35,7 @@
 
 #include "agent/alert_sink_config.h"
 #include "agent/environment.h"
+#include "agent/fleet_identity.h"
 #include "agent/program_file.h"
 #include "multilog/control.h"
 #include "multilog/data_log.h"
@@ -110,6 +111,14 @@ struct AgentConfig {
   std::string listen = "127.0.0.1:7070";  // gRPC
   std::string metrics_listen = "127.0.0.1:9470";  // /metrics; "": off
   std::string log_level = "info";                 // error | warn | info | debug
+  // A coordinator to join (agent/registrar.h): Register there as `host`
+  // with `labels`, reachable at `advertise`, then Heartbeat. "": none (a
+  // coordinator may still list this agent in its own file). advertise ""
+  // means `listen` (with the port bound when it is 0); it must be given
+  // when listen is a wildcard (0.0.0.0, [::]).
+  std::string coordinator;
+  std::string advertise;
+  Labels labels;
 
   // [dpdk]
   std::vector<std::string> eal_args;  // rte_eal_init's, after argv[0]

@@ -57,12 +57,19 @@ std::string ListenError(const std::string& address) {
 std::unique_ptr<grpc::Server> StartServer(const std::string& address,
                                           grpc::Service* service,
                                           std::string* error, int* bound_port) {
+  return StartServer(address, std::vector<grpc::Service*>{service}, error,
+                     bound_port);
+}
+
+std::unique_ptr<grpc::Server> StartServer(
+    const std::string& address, const std::vector<grpc::Service*>& services,
+    std::string* error, int* bound_port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(service);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace loupe::agent {
 
@@ -27,6 +28,10 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& address,
                                           grpc::Service* service,
                                           std::string* error,
                                           int* bound_port = nullptr);
+// The same with several services on one port.
+std::unique_ptr<grpc::Server> StartServer(
+    const std::string& address, const std::vector<grpc::Service*>& services,
+    std::string* error, int* bound_port = nullptr);
 
 // Why `address` cannot be listened on, found by binding it ourselves (gRPC
 // only says that it failed): "listen HOST:PORT: <reason>".

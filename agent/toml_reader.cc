@@ -173,6 +173,17 @@ Status ErrorReport::ToStatus(const std::string& source) const {
 
 // --- ValueReader ------------------------------------------------------------
 
+bool ValueReader::Bool(const toml::node& node, const std::string& key,
+                       bool* out) {
+  if (!node.is_boolean()) {
+    report_.Bad(LineOf(node), key,
+                "expected true or false, got " + DescribeNode(node));
+    return false;
+  }
+  *out = node.as_boolean()->get();
+  return true;
+}
+
 bool ValueReader::String(const toml::node& node, const std::string& key,
                          std::string* out) {
   if (!node.is_string()) {
@@ -292,6 +303,11 @@ const toml::node* TableReader::Get(std::string_view key) {
   const toml::node* node = table_.get(key);
   if (node != nullptr) report().SetLine(Key(key), LineOf(*node));
   return node;
+}
+
+bool TableReader::Bool(std::string_view key, bool* out) {
+  const toml::node* n = Get(key);
+  return n != nullptr && reader_.Bool(*n, Key(key), out);
 }
 
 bool TableReader::String(std::string_view key, std::string* out) {

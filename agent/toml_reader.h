@@ -137,6 +137,7 @@ class ValueReader {
 
   // A string, with the environment expanded.
   bool String(const toml::node& node, const std::string& key, std::string* out);
+  bool Bool(const toml::node& node, const std::string& key, bool* out);
 
   // An integer from 0 to T's maximum.
   template <typename T>
@@ -197,6 +198,7 @@ class TableReader {
   // Each reads `key` when present; the bool ones say whether it was present
   // and read well.
   bool String(std::string_view key, std::string* out);
+  bool Bool(std::string_view key, bool* out);
   template <typename T>
   void Unsigned(std::string_view key, T* out) {
     if (const toml::node* n = Get(key)) reader_.Unsigned(*n, Key(key), out);

@@ -105,7 +105,7 @@ std::vector<FannedAlert> FanInSubscription::Take(
 
 struct AlertFanIn::Lane {
   std::string name;
-  v1::Agent::Stub* stub = nullptr;
+  size_t agent = 0;  // the pool's index
   std::thread thread;
   // Guarded by the fan-in's mu_:
   grpc::ClientContext* context = nullptr;  // the open stream's
@@ -149,31 +149,55 @@ Result<std::unique_ptr<AlertFanIn>> AlertFanIn::Start(
   f->dispatcher_ = std::make_unique<agent::AlertDispatcher>(
       std::move(sinks), std::move(dispatcher_options));
   const std::vector<AgentStatus> agents = pool->Snapshot();
-  for (size_t i = 0; i < agents.size(); ++i) {
-    auto lane = std::make_unique<Lane>();
-    lane->name = agents[i].entry.name;
-    lane->stub = pool->stub(i);
-    lane->stats.agent = lane->name;
-    lane->known = state.known.contains(lane->name);
-    if (auto it = state.cursors.find(lane->name); it != state.cursors.end()) {
-      lane->cursors = it->second;
-      lane->known = true;
+  {
+    std::lock_guard<std::mutex> lock(f->mu_);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      Lane& lane = f->AddLaneLocked(i, agents[i].entry.name);
+      lane.known = state.known.contains(lane.name);
+      if (auto it = state.cursors.find(lane.name); it != state.cursors.end()) {
+        lane.cursors = it->second;
+        lane.known = true;
+      }
     }
-    f->lanes_.push_back(std::move(lane));
-  }
-  for (const auto& [name, cursors] : state.cursors) {
-    if (std::none_of(f->lanes_.begin(), f->lanes_.end(),
-                     [&](const auto& l) { return l->name == name; })) {
-      Log(LogLevel::kWarn, "alert fan-in: cursors of agent " + name +
-                               ", no longer configured, are forgotten");
+    for (const auto& [name, cursors] : state.cursors) {
+      if (std::none_of(f->lanes_.begin(), f->lanes_.end(),
+                       [&](const auto& l) { return l->name == name; })) {
+        Log(LogLevel::kWarn, "alert fan-in: cursors of agent " + name +
+                                 ", no longer configured, are forgotten");
+      }
     }
-  }
-  for (auto& lane : f->lanes_) {
-    Lane* l = lane.get();
-    l->thread = std::thread([f = f.get(), l] { f->Run(*l); });
+    for (auto& lane : f->lanes_) {
+      Lane* l = lane.get();
+      l->thread = std::thread([f = f.get(), l] { f->Run(*l); });
+    }
   }
   f->watcher_ = std::thread([f = f.get()] { f->Watch(); });
   return f;
+}
+
+AlertFanIn::Lane& AlertFanIn::AddLaneLocked(size_t agent,
+                                            const std::string& name) {
+  auto lane = std::make_unique<Lane>();
+  lane->name = name;
+  lane->agent = agent;
+  lane->stats.agent = name;
+  lanes_.push_back(std::move(lane));
+  return *lanes_.back();
+}
+
+// Agents that registered since: a lane each, from now on (a first start
+// for them: what they raised before they joined is not replayed).
+void AlertFanIn::FollowNewAgents(std::unique_lock<std::mutex>& lock) {
+  if (pool_->size() <= lanes_.size()) return;
+  lock.unlock();
+  const std::vector<AgentStatus> agents = pool_->Snapshot();
+  lock.lock();
+  for (size_t i = lanes_.size(); i < agents.size() && !stopping_; ++i) {
+    Lane& lane = AddLaneLocked(i, agents[i].entry.name);
+    lane.thread = std::thread([this, l = &lane] { Run(*l); });
+    Log(LogLevel::kInfo,
+        "alert fan-in: following agent " + lane.name + ", which registered");
+  }
 }
 
 void AlertFanIn::Stop() {
@@ -187,10 +211,11 @@ void AlertFanIn::Stop() {
     }
   }
   stop_cv_.notify_all();
+  // The watcher first: it adds lanes, and adds none once it stopped.
+  if (watcher_.joinable()) watcher_.join();
   for (auto& lane : lanes_) {
     if (lane->thread.joinable()) lane->thread.join();
   }
-  if (watcher_.joinable()) watcher_.join();
   {
     std::lock_guard<std::mutex> lock(subscriptions_mu_);
     closed_ = true;
@@ -227,7 +252,7 @@ void AlertFanIn::Run(Lane& lane) {
       first = false;
     }
     std::unique_ptr<grpc::ClientReader<v1::AlertEvent>> reader =
-        lane.stub->SubscribeAlerts(&context, request);
+        pool_->stub(lane.agent)->SubscribeAlerts(&context, request);
     v1::AlertEvent event;
     while (reader->Read(&event)) {
       {
@@ -336,6 +361,8 @@ void AlertFanIn::Watch() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     stop_cv_.wait_for(lock, kWatchSlice, [&] { return stopping_; });
+    if (stopping_) break;
+    FollowNewAgents(lock);
     if (stopping_) break;
     const auto now = Clock::now();
     for (auto& lane : lanes_) {

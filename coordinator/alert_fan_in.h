@@ -158,7 +158,8 @@ class AlertFanIn {
   // Reads the cursor file (a missing one is a first start; an unreadable
   // or malformed one is an error naming it), starts the dispatcher over
   // `sinks` and one stream thread per agent of `pool` (which must outlive
-  // the fan-in).
+  // the fan-in), and one more for each agent that registers later (the
+  // watcher looks for them every slice).
   static Result<std::unique_ptr<AlertFanIn>> Start(
       const AgentPool* pool,
       std::vector<std::unique_ptr<agent::AlertSink>> sinks,
@@ -196,6 +197,8 @@ class AlertFanIn {
   friend class FanInSubscription;
   struct Lane;
   AlertFanIn(const AgentPool* pool, FanInOptions options);
+  Lane& AddLaneLocked(size_t agent, const std::string& name);  // mu_ held
+  void FollowNewAgents(std::unique_lock<std::mutex>& lock);    // mu_ held
   void Run(Lane& lane);
   void Deliver(Lane& lane, const v1::AlertEvent& event);
   void Watch();

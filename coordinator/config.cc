@@ -21,7 +21,6 @@ namespace {
 using agent::AtLine;
 using agent::ElementKey;
 using agent::ErrorReport;
-using agent::LineOf;
 using agent::TableReader;
 using agent::ValueReader;
 using std::chrono::nanoseconds;
@@ -30,27 +29,6 @@ constexpr auto kMinHealthInterval = std::chrono::milliseconds(100);
 constexpr auto kMaxHealthInterval = std::chrono::minutes(1);
 constexpr auto kMinHealthTimeout = std::chrono::milliseconds(10);
 constexpr uint32_t kMaxDownAfter = 100;
-
-bool IsLabelKey(std::string_view key) {
-  if (key.empty() || key.size() > kMaxSelectorKeyBytes) return false;
-  auto letter = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-  };
-  if (!letter(key[0])) return false;
-  return std::all_of(key.begin(), key.end(), [&](char c) {
-    return letter(c) || (c >= '0' && c <= '9');
-  });
-}
-
-// Label values are what a selector's text can match.
-bool IsLabelValue(std::string_view value) {
-  if (value.empty() || value.size() > kMaxLabelValueBytes) return false;
-  return std::all_of(value.begin(), value.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
-           c == '/' || c == '-';
-  });
-}
 
 // --- Decoding: TOML to CoordinatorConfig ------------------------------------
 
@@ -66,6 +44,8 @@ void DecodeCoordinator(ValueReader& reader, const toml::table& table,
   t.Duration("health_interval", &c->health_interval);
   t.Duration("health_timeout", &c->health_timeout);
   t.Unsigned("down_after", &c->down_after);
+  t.Bool("accept_registrations", &c->accept_registrations);
+  t.Unsigned("max_registered_agents", &c->max_registered_agents);
   t.RejectUnknown();
 }
 
@@ -74,16 +54,7 @@ void DecodeAgent(ValueReader& reader, const toml::table& table,
   TableReader t(reader, table, path);
   t.String("name", &a->name);
   t.String("address", &a->address);
-  if (const toml::table* labels = t.Table("labels")) {
-    const std::string labels_key = t.Key("labels");
-    for (auto&& [key, node] : *labels) {
-      const std::string name(key.str());
-      const std::string label_key = labels_key + "." + name;
-      reader.report().SetLine(label_key, LineOf(node));
-      std::string value;
-      if (reader.String(node, label_key, &value)) a->labels[name] = value;
-    }
-  }
+  agent::DecodeLabels(t, "labels", &a->labels);
   t.RejectUnknown();
 }
 
@@ -173,6 +144,14 @@ void ValidateCoordinator(const CoordinatorConfig& c, ErrorReport& r) {
   }
 }
 
+void ValidateRegistrations(const CoordinatorConfig& c, ErrorReport& r) {
+  if (c.max_registered_agents < 1 || c.max_registered_agents > kMaxAgents) {
+    r.Check("coordinator.max_registered_agents",
+            "must be from 1 to " + std::to_string(kMaxAgents) + ", got " +
+                std::to_string(c.max_registered_agents));
+  }
+}
+
 void ValidateAgents(const CoordinatorConfig& c, ErrorReport& r) {
   if (c.agents.size() > kMaxAgents) {
     r.Check(ElementKey("agent", kMaxAgents),
@@ -202,51 +181,18 @@ void ValidateAgents(const CoordinatorConfig& c, ErrorReport& r) {
               "address " + Quoted(a.address) + " is already that of agent " +
                   Quoted(it->second->name) + AtLine(it->second->line));
     }
-    if (a.labels.size() > kMaxLabels) {
-      r.Check(key + ".labels", std::to_string(a.labels.size()) +
-                                   " labels; an agent has at most " +
-                                   std::to_string(kMaxLabels));
-    }
-    for (const auto& [label, value] : a.labels) {
-      const std::string label_key = key + ".labels." + label;
-      if (label == kHostKey) {
-        r.Check(label_key,
-                "is reserved: selectors match host= against the agent's "
-                "name");
-      } else if (!IsLabelKey(label)) {
-        r.Check(label_key, "label names are [A-Za-z_][A-Za-z0-9_]*, at most " +
-                               std::to_string(kMaxSelectorKeyBytes) +
-                               " characters");
-      }
-      if (!IsLabelValue(value)) {
-        r.Check(label_key,
-                "label values are 1 to " + std::to_string(kMaxLabelValueBytes) +
-                    " letters, digits and _ . : / -, got " + Quoted(value));
-      }
-    }
+    agent::ValidateLabels(a.labels, key + ".labels", r);
   }
 }
 
 void Validate(const CoordinatorConfig& c, ErrorReport& r) {
   ValidateCoordinator(c, r);
+  ValidateRegistrations(c, r);
   ValidateAgents(c, r);
   agent::ValidateAlertSinks(c.alert_queue, c.alert_sinks, r);
 }
 
 }  // namespace
-
-Status CheckAgentName(std::string_view name) {
-  const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
-  if (name.empty() || name.size() > kMaxAgentNameBytes || !chars_ok) {
-    return Status::InvalidArgument(
-        "names are 1 to " + std::to_string(kMaxAgentNameBytes) +
-        " letters, digits and _ . -, got " + Quoted(name));
-  }
-  return Status::Ok();
-}
 
 bool IsLoopbackHostPort(std::string_view host_port) {
   std::string host;
@@ -270,6 +216,10 @@ std::string Describe(const CoordinatorConfig& c) {
   out += "health every " + FormatDuration(c.health_interval) + " (deadline " +
          FormatDuration(c.health_timeout) + "), down after " +
          std::to_string(c.down_after) + " misses\n";
+  out += c.accept_registrations
+             ? "registrations accepted, at most " +
+                   std::to_string(c.max_registered_agents) + " agents\n"
+             : "registrations refused (accept_registrations = false)\n";
   out += std::to_string(c.agents.size()) +
          (c.agents.size() == 1 ? " agent" : " agents") +
          (c.agents.empty() ? "\n" : ":\n");

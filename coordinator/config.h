@@ -10,7 +10,8 @@
 //   'listen'?
 //
 // Sections: [coordinator] (name, listen, metrics_listen, state_directory,
-// log_level, health_interval, health_timeout, down_after) and [[agent]]
+// log_level, health_interval, health_timeout, down_after,
+// accept_registrations, max_registered_agents) and [[agent]]
 // (name, address, labels), a static list of the agents it drives, and
 // [alerts] (queue and [[alerts.sink]]: the agent's keys, decoded and
 // checked by the same code, agent/alert_sink_config.h), the NOC sinks the
@@ -33,6 +34,7 @@
 
 #include "agent/alert_sink_config.h"
 #include "agent/environment.h"
+#include "agent/fleet_identity.h"
 #include "coordinator/host_selector.h"
 #include "multilog/status.h"
 
@@ -40,9 +42,11 @@ namespace loupe::coordinator {
 
 // Bounds of the static agent list.
 inline constexpr size_t kMaxAgents = 4096;
-inline constexpr size_t kMaxAgentNameBytes = 64;
-inline constexpr size_t kMaxLabels = 32;  // per agent
-inline constexpr size_t kMaxLabelValueBytes = 128;
+// Names and labels: agent/fleet_identity.h, one validator for every path.
+using agent::CheckAgentName;
+using agent::kMaxAgentNameBytes;
+using agent::kMaxLabels;
+using agent::kMaxLabelValueBytes;
 
 // [[agent]]: one loupe-agent the coordinator drives.
 struct AgentEntry {
@@ -69,6 +73,13 @@ struct CoordinatorConfig {
   std::chrono::nanoseconds health_interval = std::chrono::seconds(1);
   std::chrono::nanoseconds health_timeout = std::chrono::milliseconds(500);
   uint32_t down_after = 3;
+  // Agents not in the file may join with the Register RPC (agent/proto/
+  // registry.proto) and then Heartbeat every health_interval; one that
+  // misses down_after heartbeats is DOWN. Off by default: until TLS, any
+  // client that reaches `listen` could register. At most
+  // max_registered_agents, kept in state_directory/agents/registered.
+  bool accept_registrations = false;
+  uint32_t max_registered_agents = 256;
 
   std::vector<AgentEntry> agents;
 
@@ -103,9 +114,6 @@ Result<CoordinatorConfig> ParseConfig(
 // Every check ParseConfig makes on values, for a config built or changed
 // in code. Messages name the key but no line.
 Status ValidateConfig(const CoordinatorConfig& config);
-
-// Agent names: [A-Za-z0-9_.-], 1 to kMaxAgentNameBytes bytes.
-Status CheckAgentName(std::string_view name);
 
 // Whether HOST of a HOST:PORT is a loopback address: 127.0.0.0/8, [::1]
 // or "localhost".

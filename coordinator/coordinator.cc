@@ -68,7 +68,32 @@ Status Coordinator::StartParts() {
   options.interval = config_.health_interval;
   options.timeout = config_.health_timeout;
   options.down_after = config_.down_after;
-  pool_ = std::make_unique<AgentPool>(config_.agents, options);
+  options.max_registered = config_.max_registered_agents;
+  const std::string agents_directory = config_.state_directory + "/agents";
+  if (::mkdir(agents_directory.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::Unavailable(
+        Status::FromErrno("cannot create " + agents_directory, errno)
+            .message() +
+        " (registered agents are kept there)");
+  }
+  options.registrations_file = agents_directory + "/registered";
+  // What earlier runs registered is driven whether or not registrations
+  // are accepted now: turning them off takes no agent away.
+  Result<std::vector<Registration>> restored =
+      LoadRegistrations(options.registrations_file);
+  if (!restored.ok()) return restored.status();
+  if (!restored->empty()) {
+    Log(LogLevel::kInfo, std::to_string(restored->size()) +
+                             " registered agents kept from a previous run");
+  }
+  pool_ = std::make_unique<AgentPool>(config_.agents, options,
+                                      std::move(*restored));
+  RegistryOptions registry;
+  registry.coordinator_name = config_.name;
+  registry.accept_registrations = config_.accept_registrations;
+  registry.heartbeat_interval = config_.health_interval;
+  registry.down_after = config_.down_after;
+  registry_ = std::make_unique<RegistryService>(pool_.get(), registry);
   service_ = std::make_unique<CoordinatorService>(pool_.get(), snapshots_.get(),
                                                   config_.name);
   ProgramManagerOptions program_options;
@@ -95,8 +120,10 @@ Status Coordinator::StartParts() {
                              " committed snapshots kept from a previous run");
   }
   std::string error;
-  server_ =
-      agent::StartServer(config_.listen, service_.get(), &error, &grpc_port_);
+  server_ = agent::StartServer(
+      config_.listen,
+      std::vector<grpc::Service*>{service_.get(), registry_.get()}, &error,
+      &grpc_port_);
   if (server_ == nullptr) return Status::Unavailable(error);
   Log(LogLevel::kInfo, "gRPC API on " + config_.listen + " (port " +
                            std::to_string(grpc_port_) + ")");
@@ -118,7 +145,7 @@ Status Coordinator::StartParts() {
                              std::to_string(metrics_->port()) + "/metrics");
   }
   Log(LogLevel::kInfo,
-      "polling " + std::to_string(config_.agents.size()) + " agents every " +
+      "polling " + std::to_string(pool_->size()) + " agents every " +
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                              config_.health_interval)
                              .count()) +
@@ -142,6 +169,7 @@ void Coordinator::Stop() {
   if (pool_ != nullptr) pool_->Stop();
   metrics_.reset();
   service_.reset();
+  registry_.reset();
   programs_.reset();
   alert_fan_in_.reset();
   pool_.reset();
@@ -175,10 +203,10 @@ Status Coordinator::StartAlertFanIn() {
       pool_.get(), std::move(sinks), std::move(dispatcher), options);
   if (!fan_in.ok()) return fan_in.status();
   alert_fan_in_ = std::move(*fan_in);
-  Log(LogLevel::kInfo,
-      "alert fan-in: following " + std::to_string(config_.agents.size()) +
-          " agents into " + std::to_string(config_.alert_sinks.size()) +
-          " sinks; cursors in " + options.cursor_file);
+  Log(LogLevel::kInfo, "alert fan-in: following " +
+                           std::to_string(pool_->size()) + " agents into " +
+                           std::to_string(config_.alert_sinks.size()) +
+                           " sinks; cursors in " + options.cursor_file);
   return Status::Ok();
 }
 
@@ -209,6 +237,7 @@ std::string Coordinator::RenderMetricsText() const {
   in.name = config_.name;
   in.uptime = std::chrono::steady_clock::now() - started_;
   in.agents = pool_->Snapshot();
+  in.registry = registry_->stats();
   in.snapshots_open = snapshots_->open();
   in.snapshots_committed = snapshots_->created();
   in.snapshots_aborted = snapshots_->aborted();

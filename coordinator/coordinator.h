@@ -27,6 +27,7 @@
 #include "coordinator/config.h"
 #include "coordinator/program_manager.h"
 #include "coordinator/program_store.h"
+#include "coordinator/registry_service.h"
 #include "coordinator/service.h"
 #include "coordinator/snapshot_store.h"
 #include "multilog/status.h"
@@ -68,6 +69,7 @@ class Coordinator {
   std::unique_ptr<ProgramManager> programs_;
   std::unique_ptr<AlertFanIn> alert_fan_in_;
   std::unique_ptr<CoordinatorService> service_;
+  std::unique_ptr<RegistryService> registry_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<agent::MetricsServer> metrics_;
   int grpc_port_ = 0;

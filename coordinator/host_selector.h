@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/fleet_identity.h"
 #include "multilog/status.h"
 
 namespace loupe::coordinator {
@@ -45,11 +46,10 @@ inline constexpr size_t kMaxSelectorItems = 64;
 inline constexpr size_t kMaxSelectorKeyBytes = 64;
 inline constexpr size_t kMaxSelectorDigits = 9;
 
-// The key that names the agent itself rather than one of its labels.
-inline constexpr std::string_view kHostKey = "host";
-
-// An agent's labels, by key.
-using Labels = std::map<std::string, std::string, std::less<>>;
+// The key that names the agent itself, and an agent's labels
+// (agent/fleet_identity.h).
+using agent::kHostKey;
+using agent::Labels;
 
 class HostSelector {
  public:

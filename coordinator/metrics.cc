@@ -20,8 +20,8 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
 
   uint64_t counts[3] = {0, 0, 0};
   for (const AgentStatus& a : in.agents) ++counts[static_cast<int>(a.state)];
-  w.Family("loupe_coordinator_agents", "Configured agents, by state.",
-           MetricType::kGauge);
+  w.Family("loupe_coordinator_agents",
+           "Agents (configured and registered), by state.", MetricType::kGauge);
   for (AgentState s :
        {AgentState::kUp, AgentState::kDown, AgentState::kUnknown}) {
     w.Sample({{"state", AgentStateName(s)}}, counts[static_cast<int>(s)]);
@@ -63,6 +63,27 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
   per_agent("loupe_coordinator_agent_checks_total", "Health checks completed.",
             MetricType::kCounter,
             [](const AgentStatus& a) { return a.checks; });
+  per_agent("loupe_coordinator_agent_registered",
+            "1 for an agent that joined with Register, 0 for one in the "
+            "configuration file.",
+            MetricType::kGauge,
+            [](const AgentStatus& a) { return uint64_t{a.registered}; });
+  per_agent("loupe_coordinator_agent_heartbeats_total",
+            "Heartbeats the agent sent (agents that registered).",
+            MetricType::kCounter,
+            [](const AgentStatus& a) { return a.heartbeats; });
+
+  w.Family("loupe_coordinator_registrations_total",
+           "Register calls, by outcome.", MetricType::kCounter);
+  w.Sample({{"outcome", "accepted"}}, in.registry.registrations);
+  w.Sample({{"outcome", "refused"}}, in.registry.refused);
+  w.Family("loupe_coordinator_heartbeats_total",
+           "Heartbeat calls, by outcome (unknown: the agent was told to "
+           "register again).",
+           MetricType::kCounter);
+  w.Sample({{"outcome", "accepted"}}, in.registry.heartbeats);
+  w.Sample({{"outcome", "unknown"}}, in.registry.heartbeats_unknown);
+  w.Sample({{"outcome", "refused"}}, in.registry.heartbeats_refused);
 
   w.Family("loupe_coordinator_snapshots_open",
            "Distributed snapshots committed and not yet released or expired.",

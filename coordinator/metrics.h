@@ -33,6 +33,7 @@
 #include "agent/alert_dispatcher.h"
 #include "coordinator/agent_pool.h"
 #include "coordinator/alert_fan_in.h"
+#include "coordinator/registry_service.h"
 
 namespace loupe::coordinator {
 
@@ -46,6 +47,7 @@ struct CoordinatorMetricsInput {
   uint64_t snapshots_aborted = 0;
   std::vector<FanInAgentStats> alert_agents;
   std::vector<agent::SinkStats> alert_sinks;
+  RegistryStats registry;
 };
 
 std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in);

@@ -104,8 +104,8 @@ ProgramManager::ProgramManager(const AgentPool* pool, ProgramStore* store,
     : pool_(pool),
       store_(store),
       options_(options),
-      agents_(EntriesOf(pool)),
-      seen_(agents_.size()) {
+      agents_(std::make_shared<const std::vector<AgentEntry>>(EntriesOf(pool))),
+      seen_(agents_->size()) {
   reconciler_ = std::thread([this] { Run(); });
 }
 
@@ -120,6 +120,26 @@ void ProgramManager::Stop() {
   if (reconciler_.joinable()) reconciler_.join();
 }
 
+std::shared_ptr<const std::vector<AgentEntry>> ProgramManager::Agents() const {
+  std::lock_guard<std::mutex> lock(seen_mu_);
+  return agents_;
+}
+
+void ProgramManager::SyncAgents() {
+  std::vector<AgentEntry> now = EntriesOf(pool_);
+  std::lock_guard<std::mutex> lock(seen_mu_);
+  const std::vector<AgentEntry>& was = *agents_;
+  bool same = now.size() == was.size();
+  for (size_t i = 0; same && i < now.size(); ++i) {
+    same = now[i].address == was[i].address && now[i].labels == was[i].labels;
+  }
+  if (same) return;
+  // Appended only: an index stays its agent's.
+  agents_ = std::make_shared<const std::vector<AgentEntry>>(std::move(now));
+  seen_.resize(agents_->size());
+  desired_cache_.clear();
+}
+
 SystemClock::time_point ProgramManager::Deadline(
     SystemClock::time_point limit) const {
   const auto own = SystemClock::now() + options_.call_timeout;
@@ -127,13 +147,14 @@ SystemClock::time_point ProgramManager::Deadline(
 }
 
 Result<std::vector<ProgramManager::Target>> ProgramManager::TargetsOf(
-    const DesiredProgram& program) const {
+    const DesiredProgram& program,
+    const std::vector<AgentEntry>& agents) const {
   Result<ProgramPlan> plan = ParseProgramPlan(
       program.text, program.source.empty() ? program.name : program.source);
   if (!plan.ok()) return plan.status();
-  Result<std::vector<AgentProgram>> assigned = AssignPlan(*plan, agents_);
+  Result<std::vector<AgentProgram>> assigned = AssignPlan(*plan, agents);
   if (!assigned.ok()) return assigned.status();
-  std::vector<Target> out(agents_.size());
+  std::vector<Target> out(agents.size());
   for (AgentProgram& a : *assigned) {
     out[a.agent].version = program.version;
     out[a.agent].text = std::move(a.text);
@@ -158,6 +179,7 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Apply(
     return Status::InvalidArgument("version is 0; versions start at 1");
   }
   std::lock_guard<std::mutex> lock(op_mu_);
+  SyncAgents();
   const std::optional<DesiredProgram> desired = store_->Find(request.name());
   const uint64_t current = desired.has_value() ? desired->version : 0;
   if (request.has_if_version() && request.if_version() != current) {
@@ -200,6 +222,7 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Diff(
     return s;
   }
   std::lock_guard<std::mutex> lock(op_mu_);
+  SyncAgents();
   uint64_t version = request.version();
   if (version == 0) {
     const std::optional<DesiredProgram> desired = store_->Find(request.name());
@@ -217,6 +240,7 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Remove(
     return s.Annotate("program name");
   }
   std::lock_guard<std::mutex> lock(op_mu_);
+  SyncAgents();
   const std::optional<DesiredProgram> desired = store_->Find(request.name());
   if (!desired.has_value()) {
     std::vector<std::string> names;
@@ -241,19 +265,21 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
     const std::string& name, uint64_t version, const std::string& text,
     const std::string& source, bool dry_run, bool diff,
     SystemClock::time_point limit) {
+  const std::shared_ptr<const std::vector<AgentEntry>> held = Agents();
+  const std::vector<AgentEntry>& agents = *held;
   const bool removing = text.empty();
   const std::string what = Program(name, version);
-  std::vector<Target> targets(agents_.size());
+  std::vector<Target> targets(agents.size());
   if (!removing) {
     DesiredProgram next{name, version, source, text, 0};
-    Result<std::vector<Target>> t = TargetsOf(next);
+    Result<std::vector<Target>> t = TargetsOf(next, agents);
     if (!t.ok()) return t.status();
     targets = std::move(*t);
   }
-  std::vector<Target> before(agents_.size());
+  std::vector<Target> before(agents.size());
   const std::optional<DesiredProgram> desired = store_->Find(name);
   if (desired.has_value()) {
-    Result<std::vector<Target>> t = TargetsOf(*desired);
+    Result<std::vector<Target>> t = TargetsOf(*desired, agents);
     if (t.ok()) {
       before = std::move(*t);
     } else {
@@ -270,7 +296,7 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
   response.set_desired_version_before(desired.has_value() ? desired->version
                                                           : 0);
   std::vector<Work> work;
-  for (size_t a = 0; a < agents_.size(); ++a) {
+  for (size_t a = 0; a < agents.size(); ++a) {
     const bool install = targets[a].version != 0;
     if (!install && before[a].version == 0) continue;
     Work w;
@@ -282,8 +308,8 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
   }
   for (Work& w : work) {
     w.result = response.add_agents();
-    w.result->set_agent(agents_[w.agent].name);
-    w.result->set_address(agents_[w.agent].address);
+    w.result->set_agent(agents[w.agent].name);
+    w.result->set_address(agents[w.agent].address);
     w.result->set_action(w.install ? v1::AGENT_PROGRAM_ACTION_INSTALL
                                    : v1::AGENT_PROGRAM_ACTION_REMOVE);
     for (uint32_t s : targets[w.agent].sections) w.result->add_sections(s);
@@ -311,8 +337,8 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
     } else if (s.error_code() != grpc::StatusCode::NOT_FOUND) {
       w.result->set_state(v1::AGENT_PROGRAM_UNREACHABLE);
       w.result->add_errors(s.ok() ? "ListPrograms answered no program"
-                                  : CallError(s, agents_[w.agent], timeout));
-      problems.push_back(agents_[w.agent].name + ": unreachable");
+                                  : CallError(s, agents[w.agent], timeout));
+      problems.push_back(agents[w.agent].name + ": unreachable");
     }
     w.result->set_installed_version(w.installed);
     w.result->set_version_after(w.installed);
@@ -364,17 +390,17 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
     } else if (s.ok()) {
       w.result->set_state(v1::AGENT_PROGRAM_REFUSED);
       *w.result->mutable_errors() = r.errors();
-      problems.push_back(agents_[w.agent].name + ": " +
+      problems.push_back(agents[w.agent].name + ": " +
                          std::to_string(r.errors_size()) +
                          (r.errors_size() == 1 ? " problem" : " problems"));
     } else if (AnswerLost(s)) {
       w.result->set_state(v1::AGENT_PROGRAM_UNREACHABLE);
-      w.result->add_errors(CallError(s, agents_[w.agent], timeout));
-      problems.push_back(agents_[w.agent].name + ": unreachable");
+      w.result->add_errors(CallError(s, agents[w.agent], timeout));
+      problems.push_back(agents[w.agent].name + ": unreachable");
     } else {
       w.result->set_state(v1::AGENT_PROGRAM_REFUSED);
-      w.result->add_errors(CallError(s, agents_[w.agent], timeout));
-      problems.push_back(agents_[w.agent].name + ": refused");
+      w.result->add_errors(CallError(s, agents[w.agent], timeout));
+      problems.push_back(agents[w.agent].name + ": refused");
     }
   }
   if (work.empty() && !removing) {
@@ -462,9 +488,9 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
       failed = true;
       w.maybe = AnswerLost(s);
       w.result->set_state(v1::AGENT_PROGRAM_FAILED);
-      const std::string error = CallError(s, agents_[w.agent], timeout);
+      const std::string error = CallError(s, agents[w.agent], timeout);
       w.result->add_errors(error);
-      failures.push_back(agents_[w.agent].name + " (" + error + ")");
+      failures.push_back(agents[w.agent].name + " (" + error + ")");
     }
   }
   std::vector<v1::RemoveProgramRequest> removes(removals.size());
@@ -495,9 +521,9 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
         failed = true;
         w.maybe = AnswerLost(s);
         w.result->set_state(v1::AGENT_PROGRAM_FAILED);
-        const std::string error = CallError(s, agents_[w.agent], timeout);
+        const std::string error = CallError(s, agents[w.agent], timeout);
         w.result->add_errors(error);
-        failures.push_back(agents_[w.agent].name + " (" + error + ")");
+        failures.push_back(agents[w.agent].name + " (" + error + ")");
       }
     }
   }
@@ -507,7 +533,7 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
                  : store_->Put({name, version, source, text, NowNs()});
     if (saved.ok()) {
       std::vector<std::string> names;
-      for (const Work& w : work) names.push_back(agents_[w.agent].name);
+      for (const Work& w : work) names.push_back(agents[w.agent].name);
       RecordVersions(name, work_versions());
       response.set_outcome(v1::FLEET_PROGRAM_APPLIED);
       response.set_summary(
@@ -591,10 +617,10 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
     if (s.ok()) {
       w.result->set_state(v1::AGENT_PROGRAM_ROLLED_BACK);
       w.result->set_version_after(w.installed);
-      rolled_back.push_back(agents_[w.agent].name);
+      rolled_back.push_back(agents[w.agent].name);
       continue;
     }
-    const std::string error = CallError(s, agents_[w.agent], timeout);
+    const std::string error = CallError(s, agents[w.agent], timeout);
     if (w.maybe && (AnswerLost(s) ||
                     s.error_code() == grpc::StatusCode::FAILED_PRECONDITION)) {
       // It did not take the new version (or is gone, having lost it with
@@ -634,21 +660,29 @@ void ProgramManager::RecordVersions(
 
 std::vector<uint64_t> ProgramManager::DesiredVersions(
     const DesiredProgram& program) const {
+  const std::shared_ptr<const std::vector<AgentEntry>> held = Agents();
+  const std::vector<AgentEntry>& agents = *held;
   {
     std::lock_guard<std::mutex> lock(seen_mu_);
     auto it = desired_cache_.find(program.name);
-    if (it != desired_cache_.end() && it->second.first == program.version) {
-      return it->second.second;
+    if (it != desired_cache_.end() && it->second.version == program.version &&
+        it->second.agents == held) {
+      return it->second.versions;
     }
   }
-  std::vector<uint64_t> out(agents_.size(), program.version);
-  if (Result<std::vector<Target>> targets = TargetsOf(program); targets.ok()) {
-    for (size_t a = 0; a < agents_.size(); ++a) {
+  std::vector<uint64_t> out(agents.size(), program.version);
+  if (Result<std::vector<Target>> targets = TargetsOf(program, agents);
+      targets.ok()) {
+    for (size_t a = 0; a < agents.size(); ++a) {
       out[a] = (*targets)[a].version;
     }
   }
   std::lock_guard<std::mutex> lock(seen_mu_);
-  desired_cache_[program.name] = {program.version, out};
+  // Computed for an older set of agents: not kept.
+  if (held == agents_) {
+    desired_cache_[program.name] =
+        DesiredCacheEntry{program.version, held, out};
+  }
   return out;
 }
 
@@ -657,13 +691,15 @@ std::vector<uint64_t> ProgramManager::DesiredVersions(
 Result<v1::FleetListProgramsResponse> ProgramManager::List(
     const v1::FleetListProgramsRequest& request,
     SystemClock::time_point deadline) {
+  const std::shared_ptr<const std::vector<AgentEntry>> held = Agents();
+  const std::vector<AgentEntry>& agents = *held;
   Result<std::vector<AgentStatus>> selected =
       SelectAgents(pool_->Snapshot(), request.selector());
   if (!selected.ok()) return selected.status();
   std::vector<size_t> index;
   for (const AgentStatus& a : *selected) {
-    for (size_t i = 0; i < agents_.size(); ++i) {
-      if (agents_[i].name == a.entry.name) index.push_back(i);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      if (agents[i].name == a.entry.name) index.push_back(i);
     }
   }
   std::vector<DesiredProgram> programs = store_->List();
@@ -692,7 +728,7 @@ Result<v1::FleetListProgramsResponse> ProgramManager::List(
     info->set_source(p.source);
     info->set_updated_time_ns(p.updated_ns);
     if (request.with_text()) info->set_program(p.text);
-    Result<std::vector<Target>> targets = TargetsOf(p);
+    Result<std::vector<Target>> targets = TargetsOf(p, agents);
     if (Result<ProgramPlan> plan = ParseProgramPlan(p.text, p.name);
         plan.ok()) {
       info->set_sections(static_cast<uint32_t>(plan->sections.size()));
@@ -700,14 +736,14 @@ Result<v1::FleetListProgramsResponse> ProgramManager::List(
     bool all_in_sync = true;
     for (size_t i = 0; i < index.size(); ++i) {
       v1::AgentProgramVersion* v = info->add_agents();
-      v->set_agent(agents_[index[i]].name);
+      v->set_agent(agents[index[i]].name);
       v->set_program(p.name);
       const uint64_t want =
           targets.ok() ? (*targets)[index[i]].version : p.version;
       v->set_desired_version(want);
       if (!targets.ok()) v->set_error(targets.status().message());
       if (!listed[i].status.ok()) {
-        v->set_error(CallError(listed[i].status, agents_[index[i]],
+        v->set_error(CallError(listed[i].status, agents[index[i]],
                                options_.call_timeout));
         all_in_sync = false;
         continue;
@@ -727,9 +763,11 @@ Result<v1::FleetListProgramsResponse> ProgramManager::List(
 
 void ProgramManager::FillAgentInfo(const std::string& name,
                                    v1::AgentInfo* info) const {
+  const std::shared_ptr<const std::vector<AgentEntry>> held = Agents();
+  const std::vector<AgentEntry>& agents = *held;
   size_t a = 0;
-  while (a < agents_.size() && agents_[a].name != name) ++a;
-  if (a == agents_.size()) return;
+  while (a < agents.size() && agents[a].name != name) ++a;
+  if (a == agents.size()) return;
   Seen seen;
   {
     std::lock_guard<std::mutex> lock(seen_mu_);
@@ -759,6 +797,7 @@ void ProgramManager::FillAgentInfo(const std::string& name,
 
 void ProgramManager::ReconcileNow() {
   std::lock_guard<std::mutex> lock(op_mu_);
+  SyncAgents();
   Reconcile();
 }
 
@@ -773,13 +812,14 @@ void ProgramManager::Run() {
     }
     std::vector<AgentStatus> now = pool_->Snapshot();
     bool wake = false;
-    for (size_t i = 0; i < now.size() && i < last.size(); ++i) {
+    for (size_t i = 0; i < now.size(); ++i) {
       if (now[i].state != AgentState::kUp) continue;
-      if (last[i].state != AgentState::kUp) {
+      if (i >= last.size() || last[i].state != AgentState::kUp) {
         Log(LogLevel::kInfo,
             "agent " + now[i].entry.name + " is UP: checking its programs");
         wake = true;
-      } else if (now[i].start_time_ns != last[i].start_time_ns) {
+      } else if (now[i].start_time_ns != last[i].start_time_ns ||
+                 now[i].entry.labels != last[i].entry.labels) {
         Log(LogLevel::kInfo,
             "agent " + now[i].entry.name + " restarted: checking its programs");
         wake = true;
@@ -793,10 +833,12 @@ void ProgramManager::Run() {
 }
 
 void ProgramManager::Reconcile() {
+  const std::shared_ptr<const std::vector<AgentEntry>> held = Agents();
+  const std::vector<AgentEntry>& agents = *held;
   const std::vector<AgentStatus> status = pool_->Snapshot();
   // 1. Every UP agent's programs; the others are not known now.
   std::vector<size_t> up;
-  for (size_t i = 0; i < status.size() && i < agents_.size(); ++i) {
+  for (size_t i = 0; i < status.size() && i < agents.size(); ++i) {
     if (status[i].state == AgentState::kUp) up.push_back(i);
   }
   const v1::ListProgramsRequest all;
@@ -808,8 +850,8 @@ void ProgramManager::Reconcile() {
                                                   std::move(done));
       });
   const uint64_t now = NowNs();
-  std::vector<Seen> seen(agents_.size());
-  for (size_t i = 0; i < agents_.size(); ++i) {
+  std::vector<Seen> seen(agents.size());
+  for (size_t i = 0; i < agents.size(); ++i) {
     seen[i].error = "agent is " + std::string(AgentStateName(status[i].state));
   }
   for (size_t k = 0; k < up.size(); ++k) {
@@ -817,7 +859,7 @@ void ProgramManager::Reconcile() {
     s.checked_ns = now;
     if (!listed[k].status.ok()) {
       s.error =
-          CallError(listed[k].status, agents_[up[k]], options_.call_timeout);
+          CallError(listed[k].status, agents[up[k]], options_.call_timeout);
       continue;
     }
     s.known = true;
@@ -830,7 +872,7 @@ void ProgramManager::Reconcile() {
 
   // 2. Each desired program where it differs.
   for (const DesiredProgram& p : store_->List()) {
-    Result<std::vector<Target>> targets = TargetsOf(p);
+    Result<std::vector<Target>> targets = TargetsOf(p, agents);
     if (!targets.ok()) {
       Log(LogLevel::kWarn, "reconciling " + Program(p.name, p.version) + ": " +
                                targets.status().message());
@@ -842,7 +884,7 @@ void ProgramManager::Reconcile() {
       uint64_t want = 0;
     };
     std::vector<Fix> fixes;
-    for (size_t a = 0; a < agents_.size(); ++a) {
+    for (size_t a = 0; a < agents.size(); ++a) {
       if (!seen[a].known) continue;
       auto it = seen[a].installed.find(p.name);
       const uint64_t have = it == seen[a].installed.end() ? 0 : it->second;
@@ -895,7 +937,7 @@ void ProgramManager::Reconcile() {
       const grpc::Status& s =
           f.want == 0 ? removed[k].status : applied[k].status;
       const std::string change =
-          "agent " + agents_[f.agent].name + ": program " + Quoted(p.name) +
+          "agent " + agents[f.agent].name + ": program " + Quoted(p.name) +
           " version " + std::to_string(f.have) + " -> " +
           std::to_string(f.want) + (f.want == 0 ? " (removed)" : "");
       if (s.ok()) {
@@ -908,12 +950,12 @@ void ProgramManager::Reconcile() {
       } else {
         Log(LogLevel::kWarn,
             "reconciling " + change + " failed: " +
-                CallError(s, agents_[f.agent], options_.call_timeout));
+                CallError(s, agents[f.agent], options_.call_timeout));
       }
     }
   }
   std::lock_guard<std::mutex> lock(seen_mu_);
-  for (size_t i = 0; i < agents_.size(); ++i) {
+  for (size_t i = 0; i < agents.size(); ++i) {
     // An agent not asked this round keeps what was last seen of it, marked
     // as not known now.
     if (seen[i].checked_ns == 0) {

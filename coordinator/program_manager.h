@@ -43,6 +43,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -130,7 +131,13 @@ class ProgramManager {
     std::string text;
     std::vector<uint32_t> sections;
   };
-  Result<std::vector<Target>> TargetsOf(const DesiredProgram& program) const;
+  Result<std::vector<Target>> TargetsOf(
+      const DesiredProgram& program,
+      const std::vector<AgentEntry>& agents) const;
+  // The agents as last synced; SyncAgents takes in those that registered
+  // or changed since (op_mu_ held).
+  std::shared_ptr<const std::vector<AgentEntry>> Agents() const;
+  void SyncAgents();
   // TargetsOf's versions, cached per (name, version): a version's text
   // never changes.
   std::vector<uint64_t> DesiredVersions(const DesiredProgram& program) const;
@@ -138,14 +145,20 @@ class ProgramManager {
   const AgentPool* const pool_;
   ProgramStore* const store_;
   const ProgramManagerOptions options_;
-  const std::vector<AgentEntry> agents_;  // the pool's, as configured
 
   std::mutex op_mu_;  // one apply, removal or reconciliation at a time
 
   mutable std::mutex seen_mu_;
-  std::vector<Seen> seen_;  // seen_mu_
-  mutable std::map<std::string, std::pair<uint64_t, std::vector<uint64_t>>>
-      desired_cache_;  // seen_mu_
+  // The pool's agents, appended to as they register: replaced whole, so a
+  // reader holds its own (seen_mu_).
+  std::shared_ptr<const std::vector<AgentEntry>> agents_;
+  std::vector<Seen> seen_;  // seen_mu_, one per agent
+  struct DesiredCacheEntry {
+    uint64_t version = 0;
+    std::shared_ptr<const std::vector<AgentEntry>> agents;  // computed for
+    std::vector<uint64_t> versions;
+  };
+  mutable std::map<std::string, DesiredCacheEntry> desired_cache_;  // seen_mu_
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -181,6 +181,9 @@ void ToProto(const AgentStatus& a, uint64_t now_ns, v1::AgentInfo* out) {
                                 : 0);
   out->set_consecutive_misses(a.consecutive_misses);
   out->set_last_rtt_ns(a.last_rtt_ns);
+  out->set_registered(a.registered);
+  out->set_last_heartbeat_ns(a.last_heartbeat_ns);
+  out->set_heartbeats(a.heartbeats);
   out->set_start_time_ns(a.start_time_ns);
   out->set_restarts(a.restarts);
   out->set_error(a.error);

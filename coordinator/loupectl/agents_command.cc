@@ -23,20 +23,21 @@ std::string StateText(v1::AgentState state) {
 
 std::string AgentsTable(const v1::ListAgentsResponse& response) {
   Table table({"NAME", "ADDRESS", "STATE", "LAST SEEN", "MISSES", "RTT",
-               "RESTARTS", "LABELS", "ERROR"});
+               "RESTARTS", "JOINED", "LABELS", "ERROR"});
   for (size_t c : {4, 5, 6}) table.SetAlign(c, Table::Align::kRight);
   for (const v1::AgentInfo& a : response.agents()) {
     std::string labels;
     for (const v1::AgentLabel& l : a.labels()) {
       labels += (labels.empty() ? "" : ",") + l.key() + "=" + l.value();
     }
-    table.AddRow({a.name(), a.address(), StateText(a.state()),
-                  a.last_seen_ns() == 0
-                      ? "never"
-                      : DurationText(a.last_seen_age_ns()) + " ago",
-                  std::to_string(a.consecutive_misses()),
-                  a.last_rtt_ns() == 0 ? "-" : DurationText(a.last_rtt_ns()),
-                  std::to_string(a.restarts()), labels, a.error()});
+    table.AddRow(
+        {a.name(), a.address(), StateText(a.state()),
+         a.last_seen_ns() == 0 ? "never"
+                               : DurationText(a.last_seen_age_ns()) + " ago",
+         std::to_string(a.consecutive_misses()),
+         a.last_rtt_ns() == 0 ? "-" : DurationText(a.last_rtt_ns()),
+         std::to_string(a.restarts()),
+         a.registered() ? "registered" : "configured", labels, a.error()});
   }
   return table.Render() + std::to_string(response.agents_size()) + " of " +
          std::to_string(response.configured()) +
