@@ -241,6 +241,8 @@ std::string Coordinator::RenderMetricsText() const {
   in.snapshots_open = snapshots_->open();
   in.snapshots_committed = snapshots_->created();
   in.snapshots_aborted = snapshots_->aborted();
+  in.snapshot_create_ns_sum = snapshots_->create_ns_sum();
+  if (programs_ != nullptr) in.programs = programs_->stats();
   if (alert_fan_in_ != nullptr) {
     in.alert_agents = alert_fan_in_->stats();
     in.alert_sinks = alert_fan_in_->sink_stats();

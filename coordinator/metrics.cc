@@ -93,6 +93,43 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
            "Distributed snapshots taken, by outcome.", MetricType::kCounter);
   w.Sample({{"outcome", "committed"}}, in.snapshots_committed);
   w.Sample({{"outcome", "aborted"}}, in.snapshots_aborted);
+  w.Family("loupe_coordinator_snapshot_seconds_total",
+           "Wall time of CreateSnapshot (prepare, then commit or abort on "
+           "every host), summed; divide by snapshots_total for the mean.",
+           MetricType::kCounter);
+  w.Sample({}, static_cast<double>(in.snapshot_create_ns_sum) / 1e9);
+
+  w.Family("loupe_coordinator_program_operations_total",
+           "Program applies, dry runs, diffs and removals across the agents, "
+           "by outcome.",
+           MetricType::kCounter);
+  for (const char* o : {"CHECKED", "APPLIED", "REFUSED", "ROLLED_BACK",
+                        "ROLLBACK_FAILED", "ERROR"}) {
+    auto it = in.programs.outcomes.find(o);
+    w.Sample({{"outcome", o}},
+             it == in.programs.outcomes.end() ? uint64_t{0} : it->second);
+  }
+  w.Family("loupe_coordinator_program_operation_seconds_total",
+           "Wall time of those operations (every round of calls included), "
+           "summed.",
+           MetricType::kCounter);
+  w.Sample({}, in.programs.operation_seconds_sum);
+  w.Family("loupe_coordinator_program_last_operation_seconds",
+           "Wall time of the last of them.", MetricType::kGauge);
+  w.Sample({}, in.programs.last_operation_seconds);
+  w.Family("loupe_coordinator_reconcile_rounds_total",
+           "Reconciler rounds (every UP agent's programs listed and fixed).",
+           MetricType::kCounter);
+  w.Sample({}, in.programs.reconcile_rounds);
+  w.Family("loupe_coordinator_reconcile_seconds_total",
+           "Wall time of those rounds.", MetricType::kCounter);
+  w.Sample({}, in.programs.reconcile_seconds_sum);
+  w.Family("loupe_coordinator_reconcile_fixes_total",
+           "Agents brought to a desired program version by the reconciler, "
+           "by outcome.",
+           MetricType::kCounter);
+  w.Sample({{"outcome", "done"}}, in.programs.reconcile_fixes);
+  w.Sample({{"outcome", "failed"}}, in.programs.reconcile_failures);
 
   auto per_stream = [&](const char* name, const char* help, MetricType type,
                         auto value) {

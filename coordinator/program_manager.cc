@@ -208,9 +208,12 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Apply(
         " is already desired with another text; give the new text a "
         "greater version");
   }
-  return ApplyLocked(request.name(), request.version(), request.program(),
-                     request.source(), request.dry_run(), /*diff=*/false,
-                     deadline);
+  const auto start = std::chrono::steady_clock::now();
+  Result<v1::FleetApplyProgramResponse> r = ApplyLocked(
+      request.name(), request.version(), request.program(), request.source(),
+      request.dry_run(), /*diff=*/false, deadline);
+  Count(r, start);
+  return r;
 }
 
 Result<v1::FleetApplyProgramResponse> ProgramManager::Diff(
@@ -228,9 +231,12 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Diff(
     const std::optional<DesiredProgram> desired = store_->Find(request.name());
     version = desired.has_value() ? desired->version + 1 : 1;
   }
-  return ApplyLocked(request.name(), version, request.program(),
-                     request.source(), /*dry_run=*/true, /*diff=*/true,
-                     deadline);
+  const auto start = std::chrono::steady_clock::now();
+  Result<v1::FleetApplyProgramResponse> r =
+      ApplyLocked(request.name(), version, request.program(), request.source(),
+                  /*dry_run=*/true, /*diff=*/true, deadline);
+  Count(r, start);
+  return r;
 }
 
 Result<v1::FleetApplyProgramResponse> ProgramManager::Remove(
@@ -257,8 +263,12 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::Remove(
         "; someone else changed it: list it and retry");
   }
   // An empty text: no agent is selected, every agent that had it loses it.
-  return ApplyLocked(request.name(), desired->version, "", "",
-                     /*dry_run=*/false, /*diff=*/false, deadline);
+  const auto start = std::chrono::steady_clock::now();
+  Result<v1::FleetApplyProgramResponse> r =
+      ApplyLocked(request.name(), desired->version, "", "",
+                  /*dry_run=*/false, /*diff=*/false, deadline);
+  Count(r, start);
+  return r;
 }
 
 Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
@@ -798,7 +808,37 @@ void ProgramManager::FillAgentInfo(const std::string& name,
 void ProgramManager::ReconcileNow() {
   std::lock_guard<std::mutex> lock(op_mu_);
   SyncAgents();
+  const auto start = std::chrono::steady_clock::now();
   Reconcile();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::lock_guard<std::mutex> stats(stats_mu_);
+  ++stats_.reconcile_rounds;
+  stats_.reconcile_seconds_sum += took;
+}
+
+void ProgramManager::Count(const Result<v1::FleetApplyProgramResponse>& r,
+                           std::chrono::steady_clock::time_point start) {
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::string outcome = "ERROR";  // refused before any agent was asked
+  if (r.ok()) {
+    outcome = v1::FleetProgramOutcome_Name(r->outcome());
+    constexpr std::string_view kPrefix = "FLEET_PROGRAM_";
+    if (outcome.starts_with(kPrefix)) outcome.erase(0, kPrefix.size());
+  }
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  ++stats_.outcomes[outcome];
+  ++stats_.operations;
+  stats_.operation_seconds_sum += took;
+  stats_.last_operation_seconds = took;
+}
+
+ProgramStats ProgramManager::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
 }
 
 void ProgramManager::Run() {
@@ -940,6 +980,10 @@ void ProgramManager::Reconcile() {
           "agent " + agents[f.agent].name + ": program " + Quoted(p.name) +
           " version " + std::to_string(f.have) + " -> " +
           std::to_string(f.want) + (f.want == 0 ? " (removed)" : "");
+      {
+        std::lock_guard<std::mutex> stats(stats_mu_);
+        ++(s.ok() ? stats_.reconcile_fixes : stats_.reconcile_failures);
+      }
       if (s.ok()) {
         Log(LogLevel::kInfo, "reconciled " + change);
         if (f.want == 0) {

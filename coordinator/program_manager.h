@@ -72,6 +72,21 @@ struct ProgramManagerOptions {
   std::chrono::milliseconds pause_before_apply{0};
 };
 
+// Counters for /metrics.
+struct ProgramStats {
+  // Apply, dry run, diff and remove calls by outcome: CHECKED, APPLIED,
+  // REFUSED, ROLLED_BACK, ROLLBACK_FAILED, or ERROR (the call failed as a
+  // whole). Calls refused on their arguments alone are not counted.
+  std::map<std::string, uint64_t> outcomes;
+  uint64_t operations = 0;
+  double operation_seconds_sum = 0;  // their wall time
+  double last_operation_seconds = 0;
+  uint64_t reconcile_rounds = 0;
+  double reconcile_seconds_sum = 0;
+  uint64_t reconcile_fixes = 0;     // an agent brought to a desired version
+  uint64_t reconcile_failures = 0;  // such a call that failed
+};
+
 class ProgramManager {
  public:
   // Starts the reconciler; its first round runs at once.
@@ -104,6 +119,8 @@ class ProgramManager {
   // Runs one reconciliation round now (tests; the thread runs them too).
   void ReconcileNow();
 
+  ProgramStats stats() const;
+
  private:
   // What the reconciler last saw of one agent.
   struct Seen {
@@ -115,6 +132,8 @@ class ProgramManager {
 
   void Run();
   void Reconcile();  // op_mu_ held
+  void Count(const Result<v1::FleetApplyProgramResponse>& r,
+             std::chrono::steady_clock::time_point start);
   std::chrono::system_clock::time_point Deadline(
       std::chrono::system_clock::time_point limit) const;
   Result<v1::FleetApplyProgramResponse> ApplyLocked(
@@ -159,6 +178,9 @@ class ProgramManager {
     std::vector<uint64_t> versions;
   };
   mutable std::map<std::string, DesiredCacheEntry> desired_cache_;  // seen_mu_
+
+  mutable std::mutex stats_mu_;
+  ProgramStats stats_;  // stats_mu_
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -313,6 +313,7 @@ Result<v1::FleetSnapshot> SnapshotStore::Create(
   if (!taken->committed) {
     Unjournal(full);
     aborted_.fetch_add(1);
+    create_ns_sum_.fetch_add(options_.now_ns() - t_start);
     return out;
   }
   out.set_expires_ns(taken->commit_ns + uint64_t{out.keep_s()} * 1'000'000'000);
@@ -329,6 +330,7 @@ Result<v1::FleetSnapshot> SnapshotStore::Create(
     return journaled;
   }
   created_.fetch_add(1);
+  create_ns_sum_.fetch_add(options_.now_ns() - t_start);
   std::lock_guard<std::mutex> lock(mu_);
   open_.emplace(full, out);
   return out;

@@ -100,6 +100,8 @@ class SnapshotStore {
   size_t open();
   uint64_t created() const { return created_.load(); }
   uint64_t aborted() const { return aborted_.load(); }
+  // The wall time of the Creates that committed or aborted, summed.
+  uint64_t create_ns_sum() const { return create_ns_sum_.load(); }
 
  private:
   explicit SnapshotStore(SnapshotStoreOptions options);
@@ -118,6 +120,7 @@ class SnapshotStore {
   uint64_t made_ = 0;                                       // mu_
   std::atomic<uint64_t> created_{0};
   std::atomic<uint64_t> aborted_{0};
+  std::atomic<uint64_t> create_ns_sum_{0};
 };
 
 // "COMMITTED", "ABORTED", "FAILED", "NO_ANSWER", "EXCLUDED".

@@ -231,6 +231,38 @@ TEST(ConfigTest, EmptyFileIsAnAgentWithoutPortsOrMultilogs) {
   EXPECT_EQ(c.alerts.queue, 1024u);
 }
 
+TEST(ConfigTest, JoiningACoordinator) {
+  AgentConfig c = Parse(R"toml(
+[agent]
+host = "hv-9"
+coordinator = "127.0.0.1:7700"
+labels = { rack = "r2", role = "compute" }
+)toml");
+  EXPECT_EQ(c.coordinator, "127.0.0.1:7700");
+  EXPECT_EQ(c.advertise, "");
+  EXPECT_EQ(c.labels, (Labels{{"rack", "r2"}, {"role", "compute"}}));
+}
+
+TEST(ConfigErrorTest, JoiningACoordinatorChecksWhatRegisterWould) {
+  // The fleet name rule, only when joining.
+  EXPECT_THAT(Error("[agent]\nhost = \"hv 9\"\ncoordinator = \"c:7700\"\n"),
+              HasSubstr("agent.host: joining a coordinator"));
+  EXPECT_THAT(Error("[agent]\ncoordinator = \"c\"\n"),
+              HasSubstr("test.toml:2: agent.coordinator:"));
+  EXPECT_THAT(Error("[agent]\nhost = \"hv9\"\nlisten = \"0.0.0.0:7070\"\n"
+                    "coordinator = \"c:7700\"\n"),
+              HasSubstr("agent.advertise: needed with agent.coordinator"));
+  EXPECT_THAT(Error("[agent]\nadvertise = \"[::]:7070\"\n"),
+              HasSubstr("agent.advertise: \"[::]:7070\" is a wildcard"));
+  // The coordinator's own label checks, at the label's line.
+  EXPECT_THAT(Error("[agent]\nlabels = { host = \"x\" }\n"),
+              HasSubstr("test.toml:2: agent.labels.host: is reserved"));
+  EXPECT_THAT(Error("[agent]\nlabels = { rack = \"r 2\" }\n"),
+              HasSubstr("agent.labels.rack: label values are"));
+  EXPECT_THAT(Error("[agent]\nlabels = { rack = 2 }\n"),
+              HasSubstr("agent.labels.rack: expected a string"));
+}
+
 TEST(ConfigTest, MultilogDefaults) {
   AgentConfig c = Parse(kPackets);
   ASSERT_EQ(c.multilogs.size(), 1u);

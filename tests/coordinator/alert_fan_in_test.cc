@@ -25,6 +25,7 @@
 #include <tuple>
 #include <vector>
 
+#include "agent/registrar.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/proto/coordinator.grpc.pb.h"
 #include "tests/support/loopback_agent.h"
@@ -149,8 +150,9 @@ class AlertFanInTest : public ::testing::Test {
     std::filesystem::remove_all(state_);
   }
 
-  void StartCoordinator() {
+  void StartCoordinator(bool accept_registrations = false) {
     CoordinatorConfig config;
+    config.accept_registrations = accept_registrations;
     config.name = "coord";
     config.listen = "127.0.0.1:0";
     config.metrics_listen = "";
@@ -289,6 +291,48 @@ TEST_F(AlertFanInTest, EveryAlertOfThreeAgentsReachesTheSinkOnce) {
   ASSERT_EQ(sinks.size(), 1u);
   EXPECT_EQ(sinks[0].sent, want.size());
   EXPECT_EQ(sinks[0].dropped, 0u);
+}
+
+// An agent in no configuration registers (through the agent's own
+// Registrar): the fan-in follows it, and its alerts reach the sink once.
+TEST_F(AlertFanInTest, AnAgentThatRegistersIsFollowedIntoTheSink) {
+  StartCoordinator(/*accept_registrations=*/true);
+  LoopbackAgent hv9("hv9");
+  Program(hv9);
+  agent::RegistrarOptions options;
+  options.coordinator =
+      "127.0.0.1:" + std::to_string(coordinator_->grpc_port());
+  options.name = "hv9";
+  options.address = hv9.target();
+  options.start_time_ns = hv9.registry().incarnation();
+  agent::Registrar registrar(options);
+  const auto deadline = Clock::now() + 10s;
+  bool synced = false;
+  while (!synced && Clock::now() < deadline) {
+    for (const FanInAgentStats& s : coordinator_->alert_fan_in()->stats()) {
+      synced = synced || (s.agent == "hv9" && s.synced);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(synced) << "the fan-in follows hv9";
+  Feed(hv9, 400ms);
+  std::this_thread::sleep_for(200ms);  // the last windows close
+  std::multiset<Key> want;
+  for (const v1::Alert& a : AgentAlerts(hv9)) {
+    want.emplace(a.host(), a.multilog(), a.sequence());
+  }
+  ASSERT_GE(want.size(), 2u);
+  auto hv9_lines = [&] {
+    std::multiset<Key> got;
+    for (const Key& k : SinkKeys(sink_)) {
+      if (std::get<0>(k) == "hv9") got.insert(k);
+    }
+    return got;
+  };
+  while (hv9_lines().size() < want.size() && Clock::now() < deadline + 10s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(hv9_lines(), want);
 }
 
 TEST_F(AlertFanInTest, GetAlertsMergesByTimeUnderOneLimit) {

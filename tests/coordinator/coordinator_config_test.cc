@@ -156,6 +156,23 @@ TEST(CoordinatorConfigTest, HealthTimingsAreBounded) {
               HasSubstr("coordinator.state_directory: must be an absolute"));
 }
 
+TEST(CoordinatorConfigTest, Registrations) {
+  CoordinatorConfig c = Parse("");
+  EXPECT_FALSE(c.accept_registrations);
+  EXPECT_EQ(c.max_registered_agents, 256u);
+  c = Parse(
+      "[coordinator]\naccept_registrations = true\nmax_registered_agents = "
+      "8\n");
+  EXPECT_TRUE(c.accept_registrations);
+  EXPECT_EQ(c.max_registered_agents, 8u);
+  EXPECT_THAT(Error("[coordinator]\naccept_registrations = \"yes\"\n"),
+              HasSubstr("test.toml:2: coordinator.accept_registrations: "
+                        "expected true or false, got \"yes\""));
+  EXPECT_THAT(Error("[coordinator]\nmax_registered_agents = 0\n"),
+              HasSubstr("coordinator.max_registered_agents: must be from 1"));
+  EXPECT_THAT(Describe(c), HasSubstr("registrations accepted, at most 8"));
+}
+
 TEST(CoordinatorConfigTest, TooManyAgents) {
   std::string text;
   for (size_t i = 0; i <= kMaxAgents; ++i) {

@@ -709,3 +709,97 @@ TEST(CoordinatorProcessTest, AlertsReachTheNocSinkOnceAcrossACleanRestart) {
 
 }  // namespace
 }  // namespace loupe::coordinator
+
+namespace loupe::coordinator {
+namespace {
+
+std::string JoiningAgentConfig(const std::string& coordinator) {
+  return "[agent]\nhost = \"hv9\"\ncoordinator = \"" + coordinator +
+         "\"\nlabels = { rack = \"r9\" }\n";
+}
+
+// An agent that is in no coordinator file joins with Register, is UP while
+// it heartbeats, DOWN within down_after seconds of a SIGKILL, and is still
+// known to a restarted coordinator, to which it comes back by itself.
+TEST(CoordinatorProcessTest,
+     AnAgentRegistersHeartbeatsAndIsKeptAcrossRestarts) {
+  TempDir dir;
+  auto coordinator = std::make_unique<CoordinatorProcess>(
+      dir.path(), "accept_registrations = true\n");
+  ASSERT_TRUE(coordinator->AwaitHealthy()) << coordinator->err();
+  auto stub = coordinator->Stub();
+  auto agent = std::make_unique<AgentProcess>(
+      dir.path(), JoiningAgentConfig(coordinator->target()));
+  ASSERT_TRUE(agent->AwaitHealthy()) << agent->err();
+  auto up = [](const v1::ListAgentsResponse& r) {
+    const v1::AgentInfo* a = Find(r, "hv9");
+    return a != nullptr && a->state() == v1::AGENT_STATE_UP;
+  };
+  EXPECT_LE(Await(*stub, up, 10s), 5000ms) << agent->err();
+  v1::ListAgentsResponse all = List(*stub);
+  const v1::AgentInfo* hv9 = Find(all, "hv9");
+  ASSERT_NE(hv9, nullptr) << coordinator->err();
+  EXPECT_TRUE(hv9->registered());
+  EXPECT_EQ(hv9->address(), agent->target());
+  ASSERT_EQ(hv9->labels_size(), 1);
+  EXPECT_EQ(hv9->labels(0).value(), "r9");
+  EXPECT_GT(hv9->heartbeats(), 0u);
+  EXPECT_NE(agent->err().find("registered with coordinator it"),
+            std::string::npos)
+      << agent->err();
+  const std::string ctl =
+      Env("LOUPECTL_BIN") + " --coordinator " + coordinator->target() + " ";
+  CmdResult table = Shell(ctl + "agents --selector rack=r9");
+  EXPECT_NE(table.out.find("registered"), std::string::npos) << table.out;
+  httplib::Client http("127.0.0.1", coordinator->metrics_port());
+  auto page = http.Get("/metrics");
+  ASSERT_TRUE(page);
+  EXPECT_NE(
+      page->body.find("loupe_coordinator_agent_registered{agent=\"hv9\"} 1"),
+      std::string::npos)
+      << page->body;
+  EXPECT_NE(
+      page->body.find(
+          "loupe_coordinator_registrations_total{outcome=\"accepted\"} 1"),
+      std::string::npos);
+
+  // SIGKILL: heartbeats and health answers stop; DOWN within 3 intervals
+  // of a second, plus one.
+  agent->Signal(SIGKILL);
+  agent->Wait();
+  const auto took = Await(
+      *stub,
+      [](const v1::ListAgentsResponse& r) {
+        const v1::AgentInfo* a = Find(r, "hv9");
+        return a != nullptr && a->state() == v1::AGENT_STATE_DOWN;
+      },
+      10s);
+  EXPECT_LE(took, 4000ms) << "hv9 went DOWN after " << took.count() << " ms";
+
+  // A restarted coordinator knows hv9 from its state directory; the agent,
+  // started again against it, is UP again without a configuration change.
+  coordinator->process().Signal(SIGTERM);
+  ASSERT_EQ(coordinator->process().Wait(5s), 0) << coordinator->err();
+  coordinator = std::make_unique<CoordinatorProcess>(
+      dir.path(), "accept_registrations = true\n");
+  ASSERT_TRUE(coordinator->AwaitHealthy()) << coordinator->err();
+  stub = coordinator->Stub();
+  v1::ListAgentsResponse known = List(*stub);
+  ASSERT_NE(Find(known, "hv9"), nullptr) << coordinator->err();
+  EXPECT_TRUE(Find(known, "hv9")->registered());
+  EXPECT_NE(Find(known, "hv9")->state(), v1::AGENT_STATE_UP);
+  EXPECT_NE(coordinator->err().find("1 registered agents kept"),
+            std::string::npos)
+      << coordinator->err();
+  agent = std::make_unique<AgentProcess>(
+      dir.path(), JoiningAgentConfig(coordinator->target()));
+  ASSERT_TRUE(agent->AwaitHealthy()) << agent->err();
+  EXPECT_LE(Await(*stub, up, 10s), 5000ms) << agent->err();
+
+  // The agent stops cleanly while registered.
+  agent->Signal(SIGTERM);
+  EXPECT_EQ(agent->Wait(10s), 0) << agent->err();
+}
+
+}  // namespace
+}  // namespace loupe::coordinator

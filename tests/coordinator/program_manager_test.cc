@@ -68,6 +68,7 @@ class ProgramManagerTest : public ::testing::Test {
     PoolOptions pool_options;
     pool_options.interval = 100ms;
     pool_options.timeout = 100ms;
+    pool_options.max_registered = 4;
     pool_ = std::make_unique<AgentPool>(entries, pool_options);
     Result<std::unique_ptr<ProgramStore>> store =
         ProgramStore::Open(dir_.path() + "/state");
@@ -233,6 +234,40 @@ TEST_F(ProgramManagerTest, RemovalIsRefusedWhileAnAgentIsAway) {
           .status()
           .message(),
       HasSubstr("no desired program named \"nope\" (desired: web)"));
+  // /metrics' counts: calls refused on their arguments are not operations.
+  const ProgramStats stats = manager_->stats();
+  EXPECT_EQ(stats.outcomes.at("APPLIED"), 1u);
+  EXPECT_EQ(stats.outcomes.at("REFUSED"), 1u);
+  EXPECT_EQ(stats.operations, 2u);
+  EXPECT_GT(stats.operation_seconds_sum, 0.0);
+}
+
+// An agent that registers after the apply: the reconciler sees it come UP
+// and installs what its labels select.
+TEST_F(ProgramManagerTest, AnAgentThatRegistersLaterGetsItsPrograms) {
+  StartManager();
+  AwaitUp();
+  ASSERT_EQ(Apply(1, kV1).outcome(), v1::FLEET_PROGRAM_APPLIED);
+  agents_.push_back(std::make_unique<LoopbackAgent>("hv4"));
+  agents_.back()->Create("flows", "bytes:u32, port:u16");
+  Registration r;
+  r.entry.name = "hv4";
+  r.entry.address = agents_.back()->target();
+  r.start_time_ns = 42;
+  Result<RegisterOutcome> joined = pool_->Register(r);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_TRUE(joined->added);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (On(3).first != 1 && std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(pool_->Heartbeat("hv4", 42).ok());
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(On(3), std::make_pair(int64_t{1}, 1));
+  EXPECT_GE(manager_->stats().reconcile_fixes, 1u);
+  v1::AgentInfo info;
+  manager_->FillAgentInfo("hv4", &info);
+  ASSERT_EQ(info.programs_size(), 1) << info.ShortDebugString();
+  EXPECT_EQ(info.programs(0).desired_version(), 1u);
 }
 
 TEST_F(ProgramManagerTest, TheReconcilerTakesADivergedAgentBackToTheDesired) {
@@ -266,6 +301,8 @@ TEST_F(ProgramManagerTest, TheReconcilerTakesADivergedAgentBackToTheDesired) {
   ASSERT_EQ(info.programs_size(), 1);
   EXPECT_EQ(info.programs(0).installed_version(), 1u);
   EXPECT_GT(info.programs_checked_ns(), 0u);
+  EXPECT_EQ(manager_->stats().reconcile_fixes, 2u);
+  EXPECT_GE(manager_->stats().reconcile_rounds, 1u);
 }
 
 TEST_F(ProgramManagerTest, BadArgumentsAreRefusedBeforeAnyAgentIsAsked) {
