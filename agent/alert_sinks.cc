@@ -83,6 +83,8 @@ std::string FormatAlertJson(const AlertEvent& event) {
       .String(event.multilog)
       .Key("sequence")
       .Uint(a.sequence)
+      .Key("incarnation")
+      .Uint(event.incarnation)
       .Key("trigger")
       .String(a.trigger)
       .Key("aggregate")
@@ -215,6 +217,9 @@ std::string FormatSyslogMessage(const AlertEvent& event, int facility,
   AppendSdParam(&out, "value", FormatDouble(event.alert.value));
   AppendSdParam(&out, "op", CompareOpName(event.alert.op));
   AppendSdParam(&out, "threshold", FormatDouble(event.alert.threshold));
+  // With the host, the alert's key: a receiver may drop a repeat.
+  AppendSdParam(&out, "incarnation", std::to_string(event.incarnation));
+  AppendSdParam(&out, "sequence", std::to_string(event.alert.sequence));
   out += "] ";
   internal::ForEachUtf8(
       HumanMessage(event),

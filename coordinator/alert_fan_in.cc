@@ -325,19 +325,7 @@ void AlertFanIn::Deliver(Lane& lane, const v1::AlertEvent& event) {
   e.alert.window_start_ns = a.window_start_ns();
   e.alert.window_end_ns = a.window_end_ns();
   e.period = std::chrono::nanoseconds(a.window_end_ns() - a.window_start_ns());
-  {
-    std::unique_lock<std::mutex> submit(submit_mu_);
-    while (SinkFull()) {
-      pushing_back_.store(true, std::memory_order_relaxed);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_) break;  // Stop drains or drops it, counted
-      }
-      std::this_thread::sleep_for(kPushBackSlice);
-    }
-    pushing_back_.store(false, std::memory_order_relaxed);
-    dispatcher_->Submit(e);
-  }
+  Submit(e);
   {
     std::lock_guard<std::mutex> lock(mu_);
     v1::AlertCursor& c = lane.cursors[a.multilog()];
@@ -348,10 +336,36 @@ void AlertFanIn::Deliver(Lane& lane, const v1::AlertEvent& event) {
   }
   FannedAlert fanned{lane.name, a};
   if (fanned.alert.host().empty()) fanned.alert.set_host(lane.name);
+  Publish(fanned);
+}
+
+// To the sinks, waiting (pushing back) while one is full, until Stop.
+void AlertFanIn::Submit(const agent::AlertEvent& e) {
+  std::unique_lock<std::mutex> submit(submit_mu_);
+  while (SinkFull()) {
+    pushing_back_.store(true, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) break;  // Stop drains or drops it, counted
+    }
+    std::this_thread::sleep_for(kPushBackSlice);
+  }
+  pushing_back_.store(false, std::memory_order_relaxed);
+  dispatcher_->Submit(e);
+}
+
+void AlertFanIn::Publish(const FannedAlert& fanned) {
   std::lock_guard<std::mutex> lock(subscriptions_mu_);
   for (FanInSubscription* s : subscriptions_) {
-    if (s->Takes(lane.name, fanned.alert)) s->Push(fanned);
+    if (s->Takes(fanned.agent, fanned.alert)) s->Push(fanned);
   }
+}
+
+void AlertFanIn::Raise(const agent::AlertEvent& e, const v1::Alert& alert) {
+  Submit(e);
+  Publish(FannedAlert{e.host, alert});
+  std::lock_guard<std::mutex> lock(mu_);
+  ++raised_;
 }
 
 void AlertFanIn::Watch() {

@@ -179,6 +179,16 @@ class AlertFanIn {
   // kResourceExhausted beyond max_subscribers; kUnavailable after Stop.
   Result<std::unique_ptr<FanInSubscription>> Subscribe(FanInFilter filter);
 
+  // An alert the coordinator raised itself (a network trigger,
+  // coordinator/network_triggers.h): to every sink, as the agents' are
+  // (waiting while a sink is full, until Stop), and to the subscribers,
+  // as agent `e.host`.
+  void Raise(const agent::AlertEvent& e, const v1::Alert& alert);
+  uint64_t raised() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return raised_;
+  }
+
   // The cursor file's text, and its parser (for tests and the loader):
   //   file   := "loupe-alert-cursors 1\n" line*
   //   line   := "agent " NAME "\n"
@@ -201,6 +211,8 @@ class AlertFanIn {
   void FollowNewAgents(std::unique_lock<std::mutex>& lock);    // mu_ held
   void Run(Lane& lane);
   void Deliver(Lane& lane, const v1::AlertEvent& event);
+  void Submit(const agent::AlertEvent& e);
+  void Publish(const FannedAlert& fanned);
   void Watch();
   Status Save();
   bool SinkFull() const;
@@ -215,6 +227,7 @@ class AlertFanIn {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   bool dirty_ = false;
+  uint64_t raised_ = 0;
   std::atomic<bool> pushing_back_{false};
 
   std::mutex submit_mu_;  // one Submit at a time: queues cannot overshoot

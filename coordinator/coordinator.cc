@@ -133,6 +133,15 @@ Status Coordinator::StartParts() {
   if (Status s = StartAlertFanIn(); !s.ok()) return s;
   service_->set_alert_fan_in(alert_fan_in_.get());
 
+  // Triggers on merged aggregates, raised into the fan-in's sinks.
+  NetworkTriggerOptions network;
+  network.coordinator_name = config_.name;
+  network.state_file = config_.state_directory + "/network-triggers";
+  Result<std::unique_ptr<NetworkTriggers>> triggers = NetworkTriggers::Start(
+      service_.get(), program_store_.get(), alert_fan_in_.get(), network);
+  if (!triggers.ok()) return triggers.status();
+  network_triggers_ = std::move(*triggers);
+
   // 2. /metrics.
   if (!config_.metrics_listen.empty()) {
     Result<std::unique_ptr<agent::MetricsServer>> m =
@@ -156,6 +165,8 @@ Status Coordinator::StartParts() {
 void Coordinator::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // First: it asks the service and raises into the fan-in.
+  if (network_triggers_ != nullptr) network_triggers_->Stop();
   if (service_ != nullptr) service_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() +
@@ -171,6 +182,7 @@ void Coordinator::Stop() {
   service_.reset();
   registry_.reset();
   programs_.reset();
+  network_triggers_.reset();
   alert_fan_in_.reset();
   pool_.reset();
   snapshots_.reset();
@@ -243,6 +255,7 @@ std::string Coordinator::RenderMetricsText() const {
   in.snapshots_aborted = snapshots_->aborted();
   in.snapshot_create_ns_sum = snapshots_->create_ns_sum();
   if (programs_ != nullptr) in.programs = programs_->stats();
+  if (network_triggers_ != nullptr) in.network = network_triggers_->stats();
   if (alert_fan_in_ != nullptr) {
     in.alert_agents = alert_fan_in_->stats();
     in.alert_sinks = alert_fan_in_->sink_stats();

@@ -25,6 +25,7 @@
 #include "coordinator/agent_pool.h"
 #include "coordinator/alert_fan_in.h"
 #include "coordinator/config.h"
+#include "coordinator/network_triggers.h"
 #include "coordinator/program_manager.h"
 #include "coordinator/program_store.h"
 #include "coordinator/registry_service.h"
@@ -52,6 +53,10 @@ class Coordinator {
   int grpc_port() const { return grpc_port_; }
   // The alert fan-in (its counters and cursors); null before Start.
   const AlertFanIn* alert_fan_in() const { return alert_fan_in_.get(); }
+  // The network triggers (their counters); null before Start.
+  const NetworkTriggers* network_triggers() const {
+    return network_triggers_.get();
+  }
   // One line on the agents' states, for the log.
   std::string Summary() const;
 
@@ -68,6 +73,7 @@ class Coordinator {
   std::unique_ptr<ProgramStore> program_store_;
   std::unique_ptr<ProgramManager> programs_;
   std::unique_ptr<AlertFanIn> alert_fan_in_;
+  std::unique_ptr<NetworkTriggers> network_triggers_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<RegistryService> registry_;
   std::unique_ptr<grpc::Server> server_;

@@ -117,6 +117,33 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
   w.Family("loupe_coordinator_program_last_operation_seconds",
            "Wall time of the last of them.", MetricType::kGauge);
   w.Sample({}, in.programs.last_operation_seconds);
+  w.Family("loupe_coordinator_network_triggers",
+           "Triggers of `on = \"network\"` sections being evaluated.",
+           MetricType::kGauge);
+  w.Sample({}, in.network.triggers);
+  w.Family("loupe_coordinator_network_trigger_rounds_total",
+           "Rounds of the network triggers (a fleet snapshot each), by "
+           "outcome.",
+           MetricType::kCounter);
+  w.Sample({{"outcome", "done"}},
+           in.network.rounds - in.network.snapshot_failures);
+  w.Sample({{"outcome", "snapshot_failed"}}, in.network.snapshot_failures);
+  w.Family("loupe_coordinator_network_trigger_windows_total",
+           "Windows of network triggers, by outcome (skipped: a backlog "
+           "beyond 64 windows a round).",
+           MetricType::kCounter);
+  w.Sample({{"outcome", "evaluated"}}, in.network.windows - in.network.errors);
+  w.Sample({{"outcome", "failed"}}, in.network.errors);
+  w.Sample({{"outcome", "skipped"}}, in.network.skipped);
+  w.Family("loupe_coordinator_network_alerts_total",
+           "Alerts the network triggers raised.", MetricType::kCounter);
+  w.Sample({}, in.network.alerts);
+  w.Family("loupe_coordinator_network_settled_seconds",
+           "H of the last round: the fleet's settled time, in seconds since "
+           "the epoch.",
+           MetricType::kGauge);
+  w.Sample({}, static_cast<double>(in.network.settled_ns) / 1e9);
+
   w.Family("loupe_coordinator_reconcile_rounds_total",
            "Reconciler rounds (every UP agent's programs listed and fixed).",
            MetricType::kCounter);

@@ -33,6 +33,7 @@
 #include "agent/alert_dispatcher.h"
 #include "coordinator/agent_pool.h"
 #include "coordinator/alert_fan_in.h"
+#include "coordinator/network_triggers.h"
 #include "coordinator/program_manager.h"
 #include "coordinator/registry_service.h"
 
@@ -48,6 +49,7 @@ struct CoordinatorMetricsInput {
   uint64_t snapshots_aborted = 0;
   uint64_t snapshot_create_ns_sum = 0;
   ProgramStats programs;
+  NetworkTriggerStats network;
   std::vector<FanInAgentStats> alert_agents;
   std::vector<agent::SinkStats> alert_sinks;
   RegistryStats registry;

@@ -24,6 +24,15 @@ using SystemClock = std::chrono::system_clock;
 // restarted.
 constexpr auto kWatchInterval = std::chrono::milliseconds(250);
 
+// Whether a program has `on = "network"` sections: then it may select no
+// agent (its triggers are the coordinator's own).
+bool HasNetworkSections(const std::string& text, const std::string& source) {
+  Result<ProgramPlan> plan = ParseProgramPlan(text, source);
+  if (!plan.ok()) return false;
+  return std::any_of(plan->sections.begin(), plan->sections.end(),
+                     [](const PlanSection& s) { return s.network; });
+}
+
 std::vector<AgentEntry> EntriesOf(const AgentPool* pool) {
   std::vector<AgentEntry> out;
   for (const AgentStatus& a : pool->Snapshot()) out.push_back(a.entry);
@@ -413,7 +422,7 @@ Result<v1::FleetApplyProgramResponse> ProgramManager::ApplyLocked(
       problems.push_back(agents[w.agent].name + ": refused");
     }
   }
-  if (work.empty() && !removing) {
+  if (work.empty() && !removing && !HasNetworkSections(text, source)) {
     return Status::InvalidArgument(what + " selects no agent");
   }
   if (!problems.empty()) {

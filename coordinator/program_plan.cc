@@ -5,6 +5,8 @@
 #include "agent/program_file.h"
 #include "agent/toml_reader.h"
 #include "multilog/ascii.h"
+#include "multilog/control.h"
+#include "multilog/units.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -43,6 +45,50 @@ std::string_view EndOfLine(std::string_view line) {
   if (n > 0 && line[n - 1] == '\n') --n;
   if (n > 0 && line[n - 1] == '\r') --n;
   return line.substr(n);
+}
+
+// An `on = "network"` section: triggers only, each condition parsed and
+// its period in range.
+void CheckNetworkSection(const DecodedSection& d, const std::string& key,
+                         PlanSection* p, ErrorReport& report) {
+  size_t trigger = 0;
+  for (const ControlStatement& st : d.section.statements) {
+    if (st.kind != ControlKind::kTrigger) {
+      report.Check(key + "." + std::string(kOnKey),
+                   "a section on \"network\" holds only triggers (it has " +
+                       st.Describe() +
+                       "): the coordinator evaluates them over the agents' "
+                       "merged aggregates; give the agents their indexes, "
+                       "filters and aggregates in another section");
+      return;
+    }
+    const std::string tkey = ElementKey(key + ".triggers", trigger++);
+    NetworkTriggerSpec t;
+    t.multilog = d.section.multilog;
+    t.name = st.name;
+    t.condition = st.expression;
+    t.period = st.period;
+    t.line = st.line;
+    Result<TriggerSpec> spec = ParseTrigger(st.expression);
+    if (!spec.ok()) {
+      report.Check(tkey + ".condition", spec.status().message());
+      continue;
+    }
+    t.spec = std::move(*spec);
+    if (st.period < kMinNetworkTriggerPeriod ||
+        st.period > kMaxNetworkTriggerPeriod) {
+      report.Check(tkey + ".period",
+                   "a network trigger's period is 100ms to 1h (each period "
+                   "takes a fleet snapshot), got " +
+                       FormatDuration(st.period));
+      continue;
+    }
+    p->triggers.push_back(std::move(t));
+  }
+  if (trigger == 0) {
+    report.Check(key + "." + std::string(kOnKey),
+                 "a section on \"network\" needs triggers");
+  }
 }
 
 }  // namespace
@@ -117,7 +163,10 @@ Result<ProgramPlan> ParseProgramPlan(std::string_view text,
     p.multilog = d.section.multilog;
     p.line = d.line;
     p.on_line = d.on_line;
-    if (d.on_given) {
+    if (d.on_given && d.on == kOnNetwork) {
+      p.network = true;
+      CheckNetworkSection(d, key, &p, report);
+    } else if (d.on_given) {
       Result<HostSelector> selector = HostSelector::Parse(d.on);
       if (selector.ok()) {
         p.on = std::move(*selector);
@@ -142,6 +191,7 @@ Result<std::vector<AgentProgram>> AssignPlan(
   for (size_t a = 0; a < agents.size(); ++a) per_agent[a].agent = a;
   for (size_t i = 0; i < plan.sections.size(); ++i) {
     const PlanSection& section = plan.sections[i];
+    if (section.network) continue;  // the coordinator's own
     const std::string key = ElementKey("multilog", i);
     const std::string on_key = key + "." + std::string(kOnKey);
     report.SetLine(key, section.line);

@@ -15,6 +15,11 @@
 // their dry run. Two sections may program one multilog when no agent is
 // selected by both (a rack's filters, another rack's).
 //
+// `on = "network"` makes a section the coordinator's own: it holds only
+// triggers, each naming an aggregate the agents have (given to them by
+// other sections), evaluated by the coordinator over the agents' merged
+// aggregate (coordinator/network_triggers.h). No agent is sent it.
+//
 // AssignPlan resolves the selectors over the coordinator's agents and
 // gives each selected agent the text it is sent: the file itself with the
 // lines of every other section, and the `on` lines, blanked. Lines keep
@@ -28,6 +33,7 @@
 #ifndef LOUPE_COORDINATOR_PROGRAM_PLAN_H_
 #define LOUPE_COORDINATOR_PROGRAM_PLAN_H_
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -35,6 +41,7 @@
 
 #include "coordinator/config.h"
 #include "coordinator/host_selector.h"
+#include "multilog/expression.h"
 #include "multilog/status.h"
 
 namespace loupe::coordinator {
@@ -43,12 +50,30 @@ namespace loupe::coordinator {
 inline constexpr size_t kMaxPlanTextBytes = 1 << 20;
 // The key of a section's host selector.
 inline constexpr std::string_view kOnKey = "on";
+// The `on` of a section of network triggers.
+inline constexpr std::string_view kOnNetwork = "network";
+// A network trigger's period: each costs a fleet snapshot and a merged
+// query per period.
+inline constexpr auto kMinNetworkTriggerPeriod = std::chrono::milliseconds(100);
+inline constexpr auto kMaxNetworkTriggerPeriod = std::chrono::hours(1);
+
+// One trigger of an `on = "network"` section.
+struct NetworkTriggerSpec {
+  std::string multilog;
+  std::string name;
+  std::string condition;  // "<aggregate> <op> <number>"
+  TriggerSpec spec;       // parsed
+  std::chrono::nanoseconds period{std::chrono::seconds(1)};
+  int line = 0;
+};
 
 struct PlanSection {
   std::string multilog;
-  HostSelector on;  // every agent when absent
-  int line = 0;     // of its [[multilog]] header
-  int on_line = 0;  // of its `on`; 0: absent
+  HostSelector on;       // every agent when absent
+  bool network = false;  // on = "network": the coordinator's triggers
+  std::vector<NetworkTriggerSpec> triggers;  // network: its triggers
+  int line = 0;                              // of its [[multilog]] header
+  int on_line = 0;                           // of its `on`; 0: absent
   // The lines it spans, 1-based: from its header to the line before the
   // next section's (the last one: to the end of the text).
   int first_line = 0;

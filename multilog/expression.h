@@ -139,6 +139,9 @@ struct TriggerSpec {
 // Errors: "trigger <line>:<column>: ...".
 Result<TriggerSpec> ParseTrigger(std::string_view text);
 
+// Whether `value op threshold` holds: a trigger's test.
+bool CompareHolds(double value, CompareOp op, double threshold);
+
 }  // namespace loupe
 
 #endif  // LOUPE_MULTILOG_EXPRESSION_H_

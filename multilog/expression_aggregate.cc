@@ -209,6 +209,24 @@ Result<AggregateSpec> ParseAggregate(const Schema& schema,
   return AggregateParser(schema, text).Parse();
 }
 
+bool CompareHolds(double value, CompareOp op, double threshold) {
+  switch (op) {
+    case CompareOp::kEq:
+      return value == threshold;
+    case CompareOp::kNe:
+      return value != threshold;
+    case CompareOp::kLt:
+      return value < threshold;
+    case CompareOp::kLe:
+      return value <= threshold;
+    case CompareOp::kGt:
+      return value > threshold;
+    case CompareOp::kGe:
+      return value >= threshold;
+  }
+  return false;
+}
+
 Result<TriggerSpec> ParseTrigger(std::string_view text) {
   return TriggerParser(text).Parse();
 }

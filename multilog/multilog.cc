@@ -32,24 +32,6 @@ uint64_t Timestamp(const uint8_t* record) {
   return ts;
 }
 
-bool Compare(double value, CompareOp op, double threshold) {
-  switch (op) {
-    case CompareOp::kEq:
-      return value == threshold;
-    case CompareOp::kNe:
-      return value != threshold;
-    case CompareOp::kLt:
-      return value < threshold;
-    case CompareOp::kLe:
-      return value <= threshold;
-    case CompareOp::kGt:
-      return value > threshold;
-    case CompareOp::kGe:
-      return value >= threshold;
-  }
-  return false;
-}
-
 AggregateKind KindOf(const AggregateSpec& spec) {
   switch (spec.function) {
     case AggregateFunction::kCount:
@@ -835,7 +817,7 @@ size_t Multilog::EvaluateDueTriggers(uint64_t now_ns, uint64_t* next_due_ns) {
       Result<AggregateResult> r =
           AggregateOf(*t->aggregate, begin, end, snapshot, true);
       if (!r.ok() || !r->has_value) continue;
-      if (!Compare(r->value, t->spec.op, t->spec.threshold)) continue;
+      if (!CompareHolds(r->value, t->spec.op, t->spec.threshold)) continue;
       Alert alert;
       alert.time_ns = end;
       alert.trigger = t->name;

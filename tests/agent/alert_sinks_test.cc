@@ -121,6 +121,7 @@ AlertEvent MakeEvent(uint64_t sequence = 1) {
   e.host = "hv-17";
   e.multilog = "packets";
   e.period = seconds(1);
+  e.incarnation = 4;
   e.alert.sequence = sequence;
   e.alert.time_ns = 1'700'000'000'123'456'789ull;
   e.alert.trigger = "big_flows";
@@ -145,6 +146,7 @@ TEST(FormatAlertJsonTest, IsJsonWithEveryField) {
   EXPECT_EQ(Str(o, "host"), "hv-17");
   EXPECT_EQ(Str(o, "multilog"), "packets");
   EXPECT_EQ(Num(o, "sequence"), 7);
+  EXPECT_EQ(Num(o, "incarnation"), 4);
   EXPECT_EQ(Str(o, "trigger"), "big_flows");
   EXPECT_EQ(Str(o, "aggregate"), "http_bytes");
   EXPECT_EQ(Num(o, "value"), 1.5e6);
@@ -364,11 +366,11 @@ TEST(SyslogSinkTest, SendsRfc5424OverUdp) {
   EXPECT_EQ(s.procid, std::to_string(getpid()));
   EXPECT_EQ(s.msgid, "alert");
   EXPECT_EQ(s.sd_id, "loupe@32473");
-  EXPECT_EQ(s.params.size(), 6u);
+  EXPECT_EQ(s.params.size(), 8u);
   EXPECT_EQ(s.sd,
             "[loupe@32473 multilog=\"packets\" trigger=\"big_flows\" "
             "aggregate=\"http_bytes\" value=\"1500000\" op=\">\" "
-            "threshold=\"1000000\"]");
+            "threshold=\"1000000\" incarnation=\"4\" sequence=\"1\"]");
   EXPECT_EQ(s.msg,
             "trigger big_flows on multilog packets: http_bytes = 1500000 > "
             "1000000");

@@ -238,3 +238,60 @@ TEST(ProgramPlanTest, OversizedTextIsRefused) {
 
 }  // namespace
 }  // namespace loupe::coordinator
+
+namespace loupe::coordinator {
+namespace {
+
+TEST(ProgramPlanNetworkTest, NetworkSectionsAreTheCoordinatorsTriggers) {
+  const std::string text =
+      "[[multilog]]\nname = \"flows\"\n"
+      "aggregates = [{ name = \"total\", filter = \"every\", expression = "
+      "\"SUM(bytes)\" }]\n"
+      "filters = [{ name = \"every\", expression = \"bytes >= 0\" }]\n"
+      "\n[[multilog]]\nname = \"flows\"\non = \"network\"\n"
+      "triggers = [{ name = \"busy\", condition = \"total >= 1e6\", "
+      "period = \"500ms\" }]\n";
+  const ProgramPlan plan = Parse(text);
+  ASSERT_EQ(plan.sections.size(), 2u);
+  EXPECT_FALSE(plan.sections[0].network);
+  ASSERT_TRUE(plan.sections[1].network);
+  ASSERT_EQ(plan.sections[1].triggers.size(), 1u);
+  const NetworkTriggerSpec& t = plan.sections[1].triggers[0];
+  EXPECT_EQ(t.multilog, "flows");
+  EXPECT_EQ(t.name, "busy");
+  EXPECT_EQ(t.spec.aggregate, "total");
+  EXPECT_EQ(t.spec.op, CompareOp::kGe);
+  EXPECT_EQ(t.spec.threshold, 1e6);
+  EXPECT_EQ(t.period, std::chrono::milliseconds(500));
+  // No agent is sent the network section; every agent the other one.
+  Result<std::vector<AgentProgram>> assigned = AssignPlan(plan, Agents());
+  ASSERT_TRUE(assigned.ok()) << assigned.status().ToString();
+  ASSERT_EQ(assigned->size(), Agents().size());
+  for (const AgentProgram& a : *assigned) {
+    EXPECT_EQ(a.sections, std::vector<size_t>{0});
+    EXPECT_EQ(a.text.find("network"), std::string::npos) << a.text;
+    EXPECT_EQ(a.text.find("busy"), std::string::npos) << a.text;
+  }
+}
+
+TEST(ProgramPlanNetworkTest, NetworkSectionsHoldOnlyWellFormedTriggers) {
+  EXPECT_THAT(Error("[[multilog]]\nname = \"flows\"\non = \"network\"\n"
+                    "filters = [{ name = \"f\", expression = \"bytes > 0\" "
+                    "}]\n"),
+              HasSubstr("multilog[0].on: a section on "
+                        "\"network\" holds only triggers (it has filter f)"));
+  EXPECT_THAT(Error("[[multilog]]\nname = \"flows\"\non = \"network\"\n"),
+              HasSubstr("a section on \"network\" needs triggers"));
+  EXPECT_THAT(Error("[[multilog]]\nname = \"flows\"\non = \"network\"\n"
+                    "triggers = [{ name = \"t\", condition = \"total >>> 1\" "
+                    "}]\n"),
+              HasSubstr("multilog[0].triggers[0].condition: trigger"));
+  EXPECT_THAT(Error("[[multilog]]\nname = \"flows\"\non = \"network\"\n"
+                    "triggers = [{ name = \"t\", condition = \"total > 1\", "
+                    "period = \"10ms\" }]\n"),
+              HasSubstr("multilog[0].triggers[0].period: a network "
+                        "trigger's period is 100ms to 1h"));
+}
+
+}  // namespace
+}  // namespace loupe::coordinator
