@@ -40,6 +40,8 @@ std::string_view MetricTypeName(MetricType type) {
       return "gauge";
     case MetricType::kUntyped:
       return "untyped";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -81,6 +83,7 @@ void PrometheusTextWriter::Family(std::string_view name, std::string_view help,
                                   MetricType type) {
   family_.assign(name);
   family_ok_ = false;
+  family_type_ = type;
   label_sets_.clear();
   if (!IsValidMetricName(name)) {
     Fail("metrics: invalid metric name '" + family_ + "'");
@@ -102,14 +105,24 @@ void PrometheusTextWriter::Family(std::string_view name, std::string_view help,
   text_ += '\n';
 }
 
-bool PrometheusTextWriter::BeginSample(std::initializer_list<Label> labels) {
+bool PrometheusTextWriter::BeginSample(std::string_view suffix,
+                                       std::initializer_list<Label> labels) {
   if (!family_ok_) {
     Fail(family_.empty()
              ? "metrics: sample before any family"
              : "metrics: sample of invalid family '" + family_ + "'");
     return false;
   }
+  const bool histogram = family_type_ == MetricType::kHistogram;
+  if (histogram != !suffix.empty() ||
+      (histogram && suffix != "_bucket" && suffix != "_sum" &&
+       suffix != "_count")) {
+    Fail("metrics: " + family_ + ": sample suffix '" + std::string(suffix) +
+         "' does not fit its type");
+    return false;
+  }
   std::string line = family_;
+  line += suffix;
   if (labels.size() > 0) {
     line += '{';
     for (const Label* l = labels.begin(); l != labels.end(); ++l) {
@@ -144,16 +157,34 @@ bool PrometheusTextWriter::BeginSample(std::initializer_list<Label> labels) {
 
 void PrometheusTextWriter::Sample(std::initializer_list<Label> labels,
                                   uint64_t value) {
-  if (!BeginSample(labels)) return;
+  if (BeginSample("", labels)) WriteValue(value);
+}
+
+void PrometheusTextWriter::Sample(std::initializer_list<Label> labels,
+                                  double value) {
+  if (BeginSample("", labels)) WriteValue(value);
+}
+
+void PrometheusTextWriter::HistogramSample(std::string_view suffix,
+                                           std::initializer_list<Label> labels,
+                                           uint64_t value) {
+  if (BeginSample(suffix, labels)) WriteValue(value);
+}
+
+void PrometheusTextWriter::HistogramSample(std::string_view suffix,
+                                           std::initializer_list<Label> labels,
+                                           double value) {
+  if (BeginSample(suffix, labels)) WriteValue(value);
+}
+
+void PrometheusTextWriter::WriteValue(uint64_t value) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof(buf), value);
   text_.append(buf, r.ptr);
   text_ += '\n';
 }
 
-void PrometheusTextWriter::Sample(std::initializer_list<Label> labels,
-                                  double value) {
-  if (!BeginSample(labels)) return;
+void PrometheusTextWriter::WriteValue(double value) {
   if (std::isnan(value)) {
     text_ += "NaN";
   } else if (std::isinf(value)) {

@@ -3,9 +3,10 @@
 //
 //   text    := family*
 //   family  := "# HELP " name " " help "\n"
-//              "# TYPE " name " " ("counter" | "gauge" | "untyped") "\n"
-//              sample*
-//   sample  := name ["{" label ("," label)* "}"] " " value "\n"
+//              "# TYPE " name " " ("counter" | "gauge" | "histogram" |
+//              "untyped") "\n" sample*
+//   sample  := name [suffix] ["{" label ("," label)* "}"] " " value "\n"
+//   suffix  := "_bucket" | "_sum" | "_count"     (histograms only)
 //   label   := label-name "=\"" label-value "\""
 //   name        := [a-zA-Z_:][a-zA-Z0-9_:]*
 //   label-name  := [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__"
@@ -36,9 +37,9 @@ namespace loupe::agent {
 inline constexpr std::string_view kPrometheusContentType =
     "text/plain; version=0.0.4; charset=utf-8";
 
-enum class MetricType : uint8_t { kCounter, kGauge, kUntyped };
+enum class MetricType : uint8_t { kCounter, kGauge, kUntyped, kHistogram };
 
-// "counter", "gauge", "untyped".
+// "counter", "gauge", "untyped", "histogram".
 std::string_view MetricTypeName(MetricType type);
 
 bool IsValidMetricName(std::string_view name);
@@ -61,6 +62,13 @@ class PrometheusTextWriter {
   // would round counters above 2^53).
   void Sample(std::initializer_list<Label> labels, uint64_t value);
   void Sample(std::initializer_list<Label> labels, double value);
+  // A histogram's sample: `suffix` is "_bucket" (with an "le" label),
+  // "_sum" or "_count"; anything else, or a family of another type, is
+  // skipped as an error.
+  void HistogramSample(std::string_view suffix,
+                       std::initializer_list<Label> labels, uint64_t value);
+  void HistogramSample(std::string_view suffix,
+                       std::initializer_list<Label> labels, double value);
 
   // OK, or the first thing that was skipped and why.
   const Status& status() const { return status_; }
@@ -69,13 +77,17 @@ class PrometheusTextWriter {
 
  private:
   // Writes "name{labels} " and returns true, or records an error.
-  bool BeginSample(std::initializer_list<Label> labels);
+  bool BeginSample(std::string_view suffix,
+                   std::initializer_list<Label> labels);
+  void WriteValue(uint64_t value);
+  void WriteValue(double value);
   void Fail(std::string msg);
 
   std::string text_;
   Status status_;
   std::string family_;  // empty before the first Family or after a bad one
   bool family_ok_ = false;
+  MetricType family_type_ = MetricType::kUntyped;
   std::set<std::string, std::less<>> families_;
   std::set<std::string, std::less<>> label_sets_;  // of the current family
 };

@@ -63,13 +63,22 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& address,
 
 std::unique_ptr<grpc::Server> StartServer(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    std::string* error, int* bound_port) {
+    std::string* error, int* bound_port,
+    std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+        interceptor) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (interceptor != nullptr) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        creators;
+    creators.push_back(std::move(interceptor));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -11,6 +11,7 @@
 #define LOUPE_AGENT_RPC_SERVER_H_
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <memory>
 #include <string>
@@ -28,10 +29,13 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& address,
                                           grpc::Service* service,
                                           std::string* error,
                                           int* bound_port = nullptr);
-// The same with several services on one port.
+// The same with several services on one port, and an interceptor (such as
+// agent/rpc_metrics.h's) on every call.
 std::unique_ptr<grpc::Server> StartServer(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    std::string* error, int* bound_port = nullptr);
+    std::string* error, int* bound_port = nullptr,
+    std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+        interceptor = nullptr);
 
 // Why `address` cannot be listened on, found by binding it ourselves (gRPC
 // only says that it failed): "listen HOST:PORT: <reason>".

@@ -123,7 +123,7 @@ Status Coordinator::StartParts() {
   server_ = agent::StartServer(
       config_.listen,
       std::vector<grpc::Service*>{service_.get(), registry_.get()}, &error,
-      &grpc_port_);
+      &grpc_port_, rpc_metrics_.InterceptorFactory());
   if (server_ == nullptr) return Status::Unavailable(error);
   Log(LogLevel::kInfo, "gRPC API on " + config_.listen + " (port " +
                            std::to_string(grpc_port_) + ")");
@@ -260,6 +260,7 @@ std::string Coordinator::RenderMetricsText() const {
     in.alert_agents = alert_fan_in_->stats();
     in.alert_sinks = alert_fan_in_->sink_stats();
   }
+  in.rpc = &rpc_metrics_;
   return RenderCoordinatorMetrics(in);
 }
 

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "agent/metrics_server.h"
+#include "agent/rpc_metrics.h"
 #include "coordinator/agent_pool.h"
 #include "coordinator/alert_fan_in.h"
 #include "coordinator/config.h"
@@ -76,6 +77,7 @@ class Coordinator {
   std::unique_ptr<NetworkTriggers> network_triggers_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<RegistryService> registry_;
+  agent::RpcMetrics rpc_metrics_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<agent::MetricsServer> metrics_;
   int grpc_port_ = 0;

@@ -117,6 +117,8 @@ std::string RenderCoordinatorMetrics(const CoordinatorMetricsInput& in) {
   w.Family("loupe_coordinator_program_last_operation_seconds",
            "Wall time of the last of them.", MetricType::kGauge);
   w.Sample({}, in.programs.last_operation_seconds);
+  if (in.rpc != nullptr) in.rpc->Render(w, "loupe_coordinator_rpc");
+
   w.Family("loupe_coordinator_network_triggers",
            "Triggers of `on = \"network\"` sections being evaluated.",
            MetricType::kGauge);

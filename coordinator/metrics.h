@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "agent/alert_dispatcher.h"
+#include "agent/rpc_metrics.h"
 #include "coordinator/agent_pool.h"
 #include "coordinator/alert_fan_in.h"
 #include "coordinator/network_triggers.h"
@@ -50,6 +51,7 @@ struct CoordinatorMetricsInput {
   uint64_t snapshot_create_ns_sum = 0;
   ProgramStats programs;
   NetworkTriggerStats network;
+  const agent::RpcMetrics* rpc = nullptr;  // the gRPC server's calls
   std::vector<FanInAgentStats> alert_agents;
   std::vector<agent::SinkStats> alert_sinks;
   RegistryStats registry;

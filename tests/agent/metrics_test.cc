@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "agent/prometheus_text.h"
+#include "agent/rpc_metrics.h"
 
 namespace loupe::agent {
 namespace {
@@ -368,6 +369,56 @@ TEST(RenderMetricsTest, PromtoolRejectsWhatTheWriterWouldNotWrite) {
   const Promtool check = CheckMetrics(
       "# HELP x_total h\n# TYPE x_total counter\nx_total{a=\"b\"c\"} 1\n");
   EXPECT_NE(check.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace loupe::agent
+
+// ----------------------------------------------------------------- RpcMetrics
+
+namespace loupe::agent {
+namespace {
+
+TEST(RpcMetricsTest, CountsCodesAndCumulativeBucketsAndPassesPromtool) {
+  RpcMetrics m;
+  const std::string list = "/loupe.v1.Coordinator/ListAgents";
+  m.Record(list, grpc::StatusCode::OK, 0.0005);
+  m.Record(list, grpc::StatusCode::OK, 0.02);
+  m.Record(list, grpc::StatusCode::NOT_FOUND, 20);
+  // A client calling methods that do not exist cannot grow it.
+  for (int i = 0; i < 300; ++i) {
+    m.Record("/x/M" + std::to_string(i), grpc::StatusCode::UNIMPLEMENTED,
+             0.001);
+  }
+  PrometheusTextWriter w;
+  m.Render(w, "loupe_test_rpc");
+  EXPECT_TRUE(w.status().ok()) << w.status().ToString();
+  const std::string text = w.text();
+  EXPECT_THAT(text, HasSubstr("# TYPE loupe_test_rpc_seconds histogram\n"));
+  EXPECT_THAT(text, HasSubstr("loupe_test_rpc_requests_total{method=\"" + list +
+                              "\",code=\"OK\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("loupe_test_rpc_requests_total{method=\"" + list +
+                              "\",code=\"NOT_FOUND\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("loupe_test_rpc_seconds_bucket{method=\"" + list +
+                              "\",le=\"0.001\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("loupe_test_rpc_seconds_bucket{method=\"" + list +
+                              "\",le=\"0.025\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("loupe_test_rpc_seconds_bucket{method=\"" + list +
+                              "\",le=\"+Inf\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("loupe_test_rpc_seconds_count{method=\"" + list +
+                              "\"} 3\n"));
+  EXPECT_THAT(text,
+              HasSubstr("{method=\"other\",code=\"UNIMPLEMENTED\"} " +
+                        std::to_string(300 - (kMaxRpcMethods - 1)) + "\n"));
+  if (HavePromtool()) {
+    const Promtool check = CheckMetrics(text);
+    EXPECT_EQ(check.exit_code, 0) << check.output << "\n" << text;
+  }
+  // A histogram sample in a counter family, or a bad suffix, is refused.
+  PrometheusTextWriter bad;
+  bad.Family("x_total", "h", MetricType::kCounter);
+  bad.HistogramSample("_bucket", {{"le", "1"}}, uint64_t{1});
+  EXPECT_THAT(bad.status().message(), HasSubstr("does not fit its type"));
 }
 
 }  // namespace

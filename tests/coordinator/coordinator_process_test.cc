@@ -762,6 +762,21 @@ TEST(CoordinatorProcessTest,
       page->body.find(
           "loupe_coordinator_registrations_total{outcome=\"accepted\"} 1"),
       std::string::npos);
+  // The whole page passes Prometheus' own parser.
+  {
+    const fs::path scraped = fs::path(dir.path()) / "metrics.txt";
+    std::ofstream(scraped) << page->body;
+    CmdResult check =
+        Shell("/usr/bin/promtool check metrics < " + scraped.string());
+    EXPECT_EQ(check.code, 0) << check.out;
+  }
+  // The gRPC server's own figures: ListAgents was answered above.
+  EXPECT_NE(page->body.find("loupe_coordinator_rpc_requests_total{method=\"/"
+                            "loupe.v1.Coordinator/ListAgents\",code=\"OK\"}"),
+            std::string::npos);
+  EXPECT_NE(page->body.find("loupe_coordinator_rpc_seconds_bucket{method=\"/"
+                            "loupe.v1.Registry/Heartbeat\",le=\"+Inf\"}"),
+            std::string::npos);
 
   // SIGKILL: heartbeats and health answers stop; DOWN within 3 intervals
   // of a second, plus one.
