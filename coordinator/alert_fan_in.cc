@@ -1,7 +1,6 @@
 #include "coordinator/alert_fan_in.h"
 
 #include <algorithm>
-#include <charconv>
 #include <sstream>
 #include <utility>
 
@@ -9,6 +8,7 @@
 #include "agent/log.h"
 #include "multilog/atomic_file.h"
 #include "multilog/expression.h"
+#include "multilog/line_fields.h"
 
 namespace loupe::coordinator {
 
@@ -27,12 +27,6 @@ constexpr auto kPushBackSlice = std::chrono::milliseconds(5);
 
 std::string CodeText(const grpc::Status& s) {
   return std::string(GrpcCodeName(s.error_code())) + ": " + s.error_message();
-}
-
-bool ParseNumber(std::string_view text, uint64_t* out) {
-  const auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
 }
 
 // Alert.op's text back to the value the sinks format ("==" ... ">=").
@@ -508,8 +502,8 @@ Result<AlertFanIn::CursorState> AlertFanIn::ParseCursors(
     }
     uint64_t inc = 0, seq = 0;
     if (kind == "cursor" && (words >> multilog >> incarnation >> sequence) &&
-        !(words >> extra) && ParseNumber(incarnation, &inc) &&
-        ParseNumber(sequence, &seq)) {
+        !(words >> extra) && ParseDecimal(incarnation, &inc) &&
+        ParseDecimal(sequence, &seq)) {
       v1::AlertCursor& c = state.cursors[name][multilog];
       c.set_incarnation(inc);
       c.set_sequence(seq);

@@ -1,7 +1,6 @@
 #include "coordinator/network_triggers.h"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <set>
 #include <tuple>
@@ -13,6 +12,7 @@
 #include "agent/time_text.h"
 #include "multilog/atomic_file.h"
 #include "multilog/expression.h"
+#include "multilog/line_fields.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -24,23 +24,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kHeader = "loupe-network-triggers 1";
 // A trigger's firings are logged at most this often.
 constexpr auto kFiringLogEvery = std::chrono::seconds(1);
-
-std::vector<std::string_view> Words(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    const size_t end = std::min(line.find(' ', i), line.size());
-    out.push_back(line.substr(i, end - i));
-    i = end + 1;
-  }
-  return out;
-}
-
-bool ParseU64(std::string_view text, uint64_t* out) {
-  const auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
 
 std::string Describe(const grpc::Status& s) {
   return std::string(GrpcCodeName(s.error_code())) + ": " + s.error_message();
@@ -82,17 +65,17 @@ Result<NetworkTriggers::State> NetworkTriggers::ParseState(
       header = true;
       continue;
     }
-    const std::vector<std::string_view> w = Words(line);
+    const std::vector<std::string_view> w = SplitWords(line);
     uint64_t n = 0;
-    if (w.size() == 2 && w[0] == "incarnation" && ParseU64(w[1], &n)) {
+    if (w.size() == 2 && w[0] == "incarnation" && ParseDecimal(w[1], &n)) {
       state.incarnation = n;
       incarnation = true;
     } else if (w.size() == 3 && w[0] == "sequence" &&
-               agent::CheckName(w[1]).ok() && ParseU64(w[2], &n)) {
+               agent::CheckName(w[1]).ok() && ParseDecimal(w[2], &n)) {
       state.next_sequence[std::string(w[1])] = n;
     } else if (w.size() == 4 && w[0] == "window" &&
                agent::CheckName(w[1]).ok() && agent::CheckName(w[2]).ok() &&
-               ParseU64(w[3], &n)) {
+               ParseDecimal(w[3], &n)) {
       state.next_end[{std::string(w[1]), std::string(w[2])}] = n;
     } else {
       return bad(

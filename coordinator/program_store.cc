@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <string_view>
 #include <utility>
 
 #include "agent/program_file.h"
 #include "multilog/ascii.h"
+#include "multilog/line_fields.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -95,12 +95,6 @@ bool TakeField(std::string_view bytes, size_t* pos, std::string_view key,
   return true;
 }
 
-bool ToNumber(const std::string& text, uint64_t* out) {
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, *out);
-  return ec == std::errc() && p == end && !text.empty();
-}
-
 }  // namespace
 
 std::string EncodeDesiredProgram(const DesiredProgram& p) {
@@ -129,18 +123,18 @@ Result<DesiredProgram> DecodeDesiredProgram(const std::string& bytes,
   p.name = name;
   std::string version, updated, length;
   if (!TakeField(bytes, &pos, "version", &version) ||
-      !ToNumber(version, &p.version) || p.version == 0) {
+      !ParseDecimal(version, &p.version) || p.version == 0) {
     return bad("line 2 is not \"version V\" with V >= 1");
   }
   if (!TakeField(bytes, &pos, "source", &p.source)) {
     return bad("line 3 is not \"source SOURCE\"");
   }
   if (!TakeField(bytes, &pos, "updated_ns", &updated) ||
-      !ToNumber(updated, &p.updated_ns)) {
+      !ParseDecimal(updated, &p.updated_ns)) {
     return bad("line 4 is not \"updated_ns N\"");
   }
   uint64_t n = 0;
-  if (!TakeField(bytes, &pos, "bytes", &length) || !ToNumber(length, &n)) {
+  if (!TakeField(bytes, &pos, "bytes", &length) || !ParseDecimal(length, &n)) {
     return bad("line 5 is not \"bytes B\"");
   }
   if (bytes.size() - pos != n) {

@@ -1,26 +1,15 @@
 #include "coordinator/registrations.h"
 
-#include <charconv>
 #include <set>
 
 #include "agent/host_port.h"
 #include "multilog/atomic_file.h"
+#include "multilog/line_fields.h"
 
 namespace loupe::coordinator {
 namespace {
 
 constexpr std::string_view kHeader = "loupe-registered-agents 1";
-
-std::vector<std::string_view> Words(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    const size_t end = std::min(line.find(' ', i), line.size());
-    out.push_back(line.substr(i, end - i));
-    i = end + 1;
-  }
-  return out;
-}
 
 Status AtLine(size_t line, const std::string& message) {
   return Status::InvalidArgument("line " + std::to_string(line) + ": " +
@@ -63,7 +52,7 @@ Result<std::vector<Registration>> ParseRegistrations(std::string_view text) {
       header = true;
       continue;
     }
-    const std::vector<std::string_view> w = Words(line);
+    const std::vector<std::string_view> w = SplitWords(line);
     if (w.size() < 4 || w[0] != "agent") {
       return AtLine(line_no,
                     "expected \"agent NAME ADDRESS START_TIME_NS "
@@ -81,9 +70,7 @@ Result<std::vector<Registration>> ParseRegistrations(std::string_view text) {
       return AtLine(line_no, s.message());
     }
     r.entry.address = std::string(w[2]);
-    const auto [end, ec] = std::from_chars(
-        w[3].data(), w[3].data() + w[3].size(), r.start_time_ns);
-    if (ec != std::errc() || end != w[3].data() + w[3].size()) {
+    if (!ParseDecimal(w[3], &r.start_time_ns)) {
       return AtLine(line_no, "START_TIME_NS is not a decimal number");
     }
     for (size_t i = 4; i < w.size(); ++i) {

@@ -28,6 +28,7 @@
 #include "agent/registrar.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/proto/coordinator.grpc.pb.h"
+#include "tests/support/jsonl_field.h"
 #include "tests/support/loopback_agent.h"
 
 namespace loupe::coordinator {
@@ -112,14 +113,7 @@ std::vector<Key> SinkKeys(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   auto field = [&](const std::string& name) {
-    const std::string tag = "\"" + name + "\":";
-    size_t at = line.find(tag);
-    if (at == std::string::npos) return std::string();
-    at += tag.size();
-    if (line[at] == '"') {
-      return line.substr(at + 1, line.find('"', at + 1) - at - 1);
-    }
-    return line.substr(at, line.find_first_of(",}", at) - at);
+    return test_support::JsonField(line, name);
   };
   while (std::getline(in, line)) {
     out.emplace_back(field("host"), field("multilog"),

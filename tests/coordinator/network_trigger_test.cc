@@ -20,6 +20,7 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/network_triggers.h"
 #include "coordinator/proto/coordinator.grpc.pb.h"
+#include "tests/support/jsonl_field.h"
 #include "tests/support/loopback_agent.h"
 #include "tests/support/temp_dir.h"
 
@@ -74,14 +75,7 @@ std::vector<SinkLine> NetworkLines(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   auto field = [&](const std::string& name) {
-    const std::string tag = "\"" + name + "\":";
-    size_t at = line.find(tag);
-    if (at == std::string::npos) return std::string();
-    at += tag.size();
-    if (line[at] == '"') {
-      return line.substr(at + 1, line.find('"', at + 1) - at - 1);
-    }
-    return line.substr(at, line.find_first_of(",}", at) - at);
+    return test_support::JsonField(line, name);
   };
   while (std::getline(in, line)) {
     SinkLine l;
