@@ -300,6 +300,12 @@ std::string Agent::RenderMetricsText() const {
       in.rpc.push_back({r.method, r.calls, r.errors});
     }
   }
+  if (registrar_ != nullptr) {
+    const RegistrarStats r = registrar_->stats();
+    in.coordinator =
+        CoordinatorLinkMetrics{config_.coordinator, r.registered,
+                               r.registrations, r.heartbeats, r.failures};
+  }
   return RenderMetrics(in);
 }
 

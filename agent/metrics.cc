@@ -176,6 +176,23 @@ std::string RenderMetrics(const MetricsInput& input) {
            "RPC calls that returned an error, by method.", kCounter);
   for (const auto& m : input.rpc) w.Sample({{"method", m.method}}, m.errors);
 
+  if (const auto& c = input.coordinator) {
+    w.Family("loupe_agent_coordinator_registered",
+             "1 while the agent's last Register or Heartbeat to its "
+             "coordinator succeeded.",
+             kGauge);
+    w.Sample({{"coordinator", c->coordinator}}, uint64_t{c->registered});
+    w.Family("loupe_agent_coordinator_calls_total",
+             "Register and Heartbeat calls to the coordinator, by outcome.",
+             kCounter);
+    w.Sample({{"coordinator", c->coordinator}, {"call", "register"}},
+             c->registrations);
+    w.Sample({{"coordinator", c->coordinator}, {"call", "heartbeat"}},
+             c->heartbeats);
+    w.Sample({{"coordinator", c->coordinator}, {"call", "failed"}},
+             c->failures);
+  }
+
   std::string text = w.Take();
   if (!w.status().ok()) {
     text += "# loupe: ";

@@ -52,6 +52,15 @@ struct RpcMethodMetrics {
   uint64_t errors = 0;  // calls that returned a status other than OK
 };
 
+// The registrar's figures ([agent] coordinator, agent/registrar.h).
+struct CoordinatorLinkMetrics {
+  std::string coordinator;  // HOST:PORT
+  bool registered = false;  // the last call succeeded
+  uint64_t registrations = 0;
+  uint64_t heartbeats = 0;
+  uint64_t failures = 0;
+};
+
 struct MetricsInput {
   std::string version;  // the agent's build version
   std::chrono::nanoseconds uptime{0};
@@ -59,6 +68,7 @@ struct MetricsInput {
   std::vector<MultilogMetrics> multilogs;
   std::vector<SinkStats> sinks;  // AlertDispatcher::stats()
   std::vector<RpcMethodMetrics> rpc;
+  std::optional<CoordinatorLinkMetrics> coordinator;  // when joining one
 };
 
 // The scrape text. A name the writer had to reject (a programming error,

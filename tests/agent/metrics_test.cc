@@ -81,6 +81,7 @@ MetricsInput PopulatedInput() {
   MetricsInput in;
   in.version = "0.1.0-test";
   in.uptime = std::chrono::milliseconds(12'345);
+  in.coordinator = CoordinatorLinkMetrics{"127.0.0.1:7700", true, 1, 42, 3};
 
   dataplane::PipelineStats p;
   p.running = true;
@@ -309,6 +310,10 @@ TEST(RenderMetricsTest, CarriesTheFiguresWithTheirLabels) {
   for (const char* want : {
            "loupe_agent_build_info{version=\"0.1.0-test\"} 1\n",
            "loupe_agent_uptime_seconds 12.345\n",
+           "loupe_agent_coordinator_registered{coordinator=\"127.0.0.1:7700\"} "
+           "1\n",
+           "loupe_agent_coordinator_calls_total{coordinator=\"127.0.0.1:7700\","
+           "call=\"heartbeat\"} 42\n",
            "loupe_dataplane_up 1\n",
            "loupe_port_received_packets_total{port=\"mirror1\"} 1011\n",
            "loupe_port_recorded_packets_total{port=\"mirror0\"} 1000\n",

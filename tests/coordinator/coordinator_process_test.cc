@@ -778,6 +778,16 @@ TEST(CoordinatorProcessTest,
                             "loupe.v1.Registry/Heartbeat\",le=\"+Inf\"}"),
             std::string::npos);
 
+  // The agent's side, on its own /metrics.
+  httplib::Client agent_http("127.0.0.1", agent->metrics_port());
+  auto agent_page = agent_http.Get("/metrics");
+  ASSERT_TRUE(agent_page);
+  EXPECT_NE(agent_page->body.find("loupe_agent_coordinator_registered{"
+                                  "coordinator=\"" +
+                                  coordinator->target() + "\"} 1"),
+            std::string::npos)
+      << agent_page->body;
+
   // SIGKILL: heartbeats and health answers stop; DOWN within 3 intervals
   // of a second, plus one.
   agent->Signal(SIGKILL);
