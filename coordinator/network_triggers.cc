@@ -144,7 +144,9 @@ NetworkTriggerStats NetworkTriggers::stats() const {
 
 void NetworkTriggers::Run() {
   for (;;) {
-    const Clock::time_point wake = Round();
+    // At least every second: a program applied meanwhile is taken in.
+    const Clock::time_point wake =
+        std::min(Round(), Clock::now() + std::chrono::seconds(1));
     std::unique_lock<std::mutex> lock(mu_);
     if (cv_.wait_until(lock, wake, [this] { return stopping_; })) return;
   }
