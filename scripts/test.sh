@@ -16,12 +16,16 @@ scripts/install-deps.sh
 JOBS=${JOBS:-$(nproc)}
 
 # setup DIR ARGS...: configure DIR, or reconfigure it if it exists.
+# Meson says why on standard output, so that is kept for a failure.
 setup() {
   local dir=$1; shift
-  if [[ -f $dir/build.ninja ]]; then
-    meson configure "$dir" "$@" >/dev/null
-  else
-    meson setup "$dir" "$@" >/dev/null
+  local cmd=(meson setup "$dir" "$@")
+  [[ -f $dir/build.ninja ]] && cmd=(meson configure "$dir" "$@")
+  local out
+  if ! out=$("${cmd[@]}" 2>&1); then
+    tail -n 30 <<<"$out" >&2
+    echo "test.sh: ${cmd[*]} failed" >&2
+    return 1
   fi
 }
 
@@ -58,7 +62,7 @@ run_suites build all unit stress integration
 # GCC 12 at -O1 warns of a memset bound it cannot see is dead
 # (-Wstringop-overflow in std::fill, packet_parser_fuzz): not an error here.
 SANITIZER_FLAGS=(--buildtype=plain -Doptimization=1 -Ddebug=false
-  -Dc_args=-g1 -Dcpp_args=-g1,-Wno-stringop-overflow)
+  -Dc_args=-g1 "-Dcpp_args=['-g1','-Wno-stringop-overflow']")
 
 setup build-tsan "${SANITIZER_FLAGS[@]}" -Db_sanitize=thread
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
