@@ -30,6 +30,7 @@
 #include "coordinator/proto/coordinator.grpc.pb.h"
 #include "tests/support/jsonl_field.h"
 #include "tests/support/loopback_agent.h"
+#include "tests/support/loopback_coordinator.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -145,22 +146,9 @@ class AlertFanInTest : public ::testing::Test {
   }
 
   void StartCoordinator(bool accept_registrations = false) {
-    CoordinatorConfig config;
+    CoordinatorConfig config =
+        test_support::LoopbackCoordinatorConfig(state_, agents_);
     config.accept_registrations = accept_registrations;
-    config.name = "coord";
-    config.listen = "127.0.0.1:0";
-    config.metrics_listen = "";
-    config.state_directory = state_;
-    config.health_interval = 100ms;
-    config.health_timeout = 100ms;
-    config.down_after = 2;
-    for (int i = 0; i < kAgents; ++i) {
-      AgentEntry e;
-      e.name = "hv" + std::to_string(i);
-      e.address = agents_[i]->target();
-      e.labels["rack"] = i == 0 ? "r1" : "r2";
-      config.agents.push_back(e);
-    }
     agent::AlertSinkConfig sink;
     sink.type = agent::SinkType::kJsonl;
     sink.path = sink_;
@@ -168,9 +156,7 @@ class AlertFanInTest : public ::testing::Test {
     Result<std::unique_ptr<Coordinator>> c = Coordinator::Start(config);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     coordinator_ = std::move(*c);
-    stub_ = v1::Coordinator::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(coordinator_->grpc_port()),
-        grpc::InsecureChannelCredentials()));
+    stub_ = test_support::CoordinatorStub(*coordinator_);
     AwaitSynced();
   }
 

@@ -25,6 +25,7 @@
 #include "coordinator/proto/coordinator.grpc.pb.h"
 #include "multilog/atomic_file.h"
 #include "tests/support/loopback_agent.h"
+#include "tests/support/loopback_coordinator.h"
 
 namespace loupe::coordinator {
 namespace {
@@ -113,29 +114,11 @@ class FleetServiceTest : public ::testing::Test {
   }
 
   void StartCoordinator() {
-    CoordinatorConfig config;
-    config.name = "coord";
-    config.listen = "127.0.0.1:0";
-    config.metrics_listen = "";
-    config.state_directory = state_;
-    config.health_interval = 100ms;
-    config.health_timeout = 100ms;
-    config.down_after = 2;
-    for (int i = 0; i < kAgents; ++i) {
-      AgentEntry e;
-      e.name = "hv" + std::to_string(i);
-      e.address = agents_[i]->target();
-      e.labels["rack"] = i == 0 ? "r1" : "r2";
-      config.agents.push_back(e);
-    }
-    Result<std::unique_ptr<Coordinator>> c = Coordinator::Start(config);
+    Result<std::unique_ptr<Coordinator>> c = Coordinator::Start(
+        test_support::LoopbackCoordinatorConfig(state_, agents_));
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     coordinator_ = std::move(*c);
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    stub_ = v1::Coordinator::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + std::to_string(coordinator_->grpc_port()),
-        grpc::InsecureChannelCredentials(), args));
+    stub_ = test_support::CoordinatorStub(*coordinator_);
     AwaitUp(kAgents);
   }
 

@@ -22,6 +22,7 @@
 #include "coordinator/proto/coordinator.grpc.pb.h"
 #include "tests/support/jsonl_field.h"
 #include "tests/support/loopback_agent.h"
+#include "tests/support/loopback_coordinator.h"
 #include "tests/support/temp_dir.h"
 
 namespace loupe::coordinator {
@@ -103,19 +104,8 @@ class NetworkTriggerTest : public ::testing::Test {
   void TearDown() override { coordinator_.reset(); }
 
   void StartCoordinator() {
-    CoordinatorConfig config;
-    config.name = "coord";
-    config.listen = "127.0.0.1:0";
-    config.metrics_listen = "";
-    config.state_directory = dir_.path();
-    config.health_interval = 100ms;
-    config.health_timeout = 100ms;
-    for (int i = 0; i < 2; ++i) {
-      AgentEntry e;
-      e.name = "hv" + std::to_string(i);
-      e.address = agents_[i]->target();
-      config.agents.push_back(e);
-    }
+    CoordinatorConfig config =
+        test_support::LoopbackCoordinatorConfig(dir_.path(), agents_);
     agent::AlertSinkConfig sink;
     sink.type = agent::SinkType::kJsonl;
     sink.path = sink_;
@@ -123,9 +113,7 @@ class NetworkTriggerTest : public ::testing::Test {
     Result<std::unique_ptr<Coordinator>> c = Coordinator::Start(config);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     coordinator_ = std::move(*c);
-    stub_ = v1::Coordinator::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(coordinator_->grpc_port()),
-        grpc::InsecureChannelCredentials()));
+    stub_ = test_support::CoordinatorStub(*coordinator_);
   }
 
   v1::FleetApplyProgramResponse Apply(const std::string& text) {
