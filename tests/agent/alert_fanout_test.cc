@@ -281,6 +281,11 @@ TEST_F(AlertFanOutTest,
   std::vector<std::string> lines = LinesOf("configured");
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_NE(lines[4].find("\"sequence\":5"), std::string::npos) << lines[4];
+  // The stream has read them before the drop (a stream reads the logs the
+  // registry lists: alerts of a multilog dropped before it read them are
+  // gone with it).
+  ASSERT_TRUE(
+      WaitFor([&] { return dispatcher_->subscriber_stats().sent == 5; }));
   ml.reset();
   Drop("configured");
   // A stream on the dropped multilog ends; its alerts were all delivered.
