@@ -93,10 +93,18 @@ struct AgentPool::Shared {
   // Whether a registered agent's heartbeats stopped; mutex held.
   bool HeartbeatsStale(const AgentStatus& a, uint64_t now) const {
     if (!a.registered) return false;
-    const uint64_t last = std::max(a.last_heartbeat_ns, a.registered_ns);
+    const uint64_t last = LastSign(a);
     const uint64_t allowed =
         static_cast<uint64_t>(options.interval.count()) * options.down_after;
     return now > last && now - last > allowed;
+  }
+  // Its last heartbeat or registration.
+  static uint64_t LastSign(const AgentStatus& a) {
+    return std::max(a.last_heartbeat_ns, a.registered_ns);
+  }
+  static std::string Silence(const AgentStatus& a, uint64_t now) {
+    return "no heartbeat for " +
+           FormatDuration(std::chrono::nanoseconds(now - LastSign(a)));
   }
 
   // One Health call, alive until its completion ran.
@@ -143,9 +151,7 @@ struct AgentPool::Shared {
                       : DescribeCallError(status, false, "the agent",
                                           a.entry.address, options.timeout);
       } else if (stale) {
-        a.error = "no heartbeat for " +
-                  FormatDuration(std::chrono::nanoseconds(
-                      now - std::max(a.last_heartbeat_ns, a.registered_ns)));
+        a.error = Silence(a, now);
       } else {
         a.error = "NOT_SERVING (starting or stopping)";
       }
@@ -395,9 +401,7 @@ void AgentPool::Round() {
       if (shared->HeartbeatsStale(a, now) && a.state != AgentState::kDown) {
         a.state = AgentState::kDown;
         a.state_since_ns = now;
-        a.error = "no heartbeat for " +
-                  FormatDuration(std::chrono::nanoseconds(
-                      now - std::max(a.last_heartbeat_ns, a.registered_ns)));
+        a.error = Shared::Silence(a, now);
       }
       if (shared->in_flight[i]) continue;
       shared->in_flight[i] = true;

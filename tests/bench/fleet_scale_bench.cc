@@ -276,19 +276,7 @@ void AlertToSink() {
   LoopbackAgent& a = *fleet.agents()[0];
   a.Add("flows", v1::CONTROL_KIND_FILTER, "every", "bytes >= 0");
   a.Add("flows", v1::CONTROL_KIND_AGGREGATE, "n", "COUNT()", "every");
-  {
-    v1::ControlRequest req;
-    req.set_multilog("flows");
-    v1::ControlStatement* st = req.mutable_statement();
-    st->set_verb(v1::CONTROL_VERB_ADD);
-    st->set_kind(v1::CONTROL_KIND_TRIGGER);
-    st->set_name("busy");
-    st->set_expression("n > 0");
-    st->set_period_ms(10);
-    v1::ControlResponse resp;
-    grpc::ClientContext ctx;
-    if (!a.stub().Control(&ctx, req, &resp).ok()) std::exit(1);
-  }
+  a.Add("flows", v1::CONTROL_KIND_TRIGGER, "busy", "n > 0", "", 10);
   std::atomic<bool> feeding{true};
   std::thread feeder([&] {
     while (feeding.load()) {

@@ -61,19 +61,7 @@ void Program(LoopbackAgent& a) {
   a.Create("flows", kSchema);
   a.Add("flows", v1::CONTROL_KIND_FILTER, "every", "bytes >= 0");
   a.Add("flows", v1::CONTROL_KIND_AGGREGATE, "n", "COUNT()", "every");
-  v1::ControlRequest req;
-  req.set_multilog("flows");
-  v1::ControlStatement* st = req.mutable_statement();
-  st->set_verb(v1::CONTROL_VERB_ADD);
-  st->set_kind(v1::CONTROL_KIND_TRIGGER);
-  st->set_name("busy");
-  st->set_expression("n > 0");
-  st->set_period_ms(50);
-  v1::ControlResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
-  grpc::Status s = a.stub().Control(&ctx, req, &resp);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  a.Add("flows", v1::CONTROL_KIND_TRIGGER, "busy", "n > 0", "", 50);
 }
 
 // Appends to `a`, stamped now, for `how_long`.

@@ -75,7 +75,7 @@ class LoopbackAgent {
   }
   void Add(const std::string& multilog, v1::ControlKind kind,
            const std::string& name, const std::string& expression,
-           const std::string& filter = "") {
+           const std::string& filter = "", uint32_t period_ms = 0) {
     v1::ControlRequest req;
     req.set_multilog(multilog);
     v1::ControlStatement* st = req.mutable_statement();
@@ -84,6 +84,7 @@ class LoopbackAgent {
     st->set_name(name);
     st->set_expression(expression);
     st->set_filter(filter);
+    st->set_period_ms(period_ms);  // triggers; 0: the default
     v1::ControlResponse resp;
     grpc::ClientContext ctx;
     grpc::Status s = stub_->Control(&ctx, req, &resp);
